@@ -1,0 +1,128 @@
+"""The one entry point of the Residual Networks course.
+
+Run it with a bare Python 3.11 (standard library only)::
+
+    python3 course.py setup   # create .venv and install the pinned environment
+    python3 course.py book    # set up, then build the book strictly into _build/html
+    python3 course.py test    # set up, then run ruff and the whole pytest suite
+
+Extra arguments after ``test`` go to pytest, e.g. ``python3 course.py test -x -k models``.
+"""
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / "course-setup.sha256"
+LOCK_INPUTS = [ROOT / "requirements.lock", ROOT / "pyproject.toml"]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def venv_env():
+    """Return the environment for subprocesses: the venv's bin first on PATH."""
+    env = dict(os.environ, VIRTUAL_ENV=str(VENV))
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def run(cmd, check=True):
+    """Print and run a command from the repository root; return its exit code."""
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    code = subprocess.call([str(c) for c in cmd], cwd=ROOT, env=venv_env())
+    if check and code != 0:
+        sys.exit(f"command failed with exit code {code}: {cmd[0]}")
+    return code
+
+
+def inputs_hash():
+    """Hash the files that define the environment, so setup reruns only when they change."""
+    digest = hashlib.sha256()
+    for path in LOCK_INPUTS:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def setup():
+    """Create .venv if missing and install the locked environment when its inputs changed."""
+    if not (BIN / "python").exists():
+        print(f"creating virtual environment in {VENV}")
+        run([sys.executable, "-m", "venv", VENV])
+    wanted = inputs_hash()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        print("already set up (requirements.lock and pyproject.toml unchanged)")
+        return
+    print("installing the pinned environment from requirements.lock")
+    pip = [BIN / "python", "-m", "pip", "--disable-pip-version-check"]
+    run([*pip, "install", "-r", "requirements.lock"])
+    # setuptools is pinned in the lock, so the editable install needs no download.
+    run([*pip, "install", "--no-deps", "--no-build-isolation", "-e", "."])
+    STAMP.write_text(wanted + "\n")
+    print("set up: .venv is ready")
+
+
+def book():
+    """Build the whole book into _build/html; any warning or cell error fails the build."""
+    setup()
+    # --all rereads every page, so warnings of unchanged pages are not hidden by Sphinx's
+    # incremental build; executed notebooks still come from the jupyter-cache.
+    run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going", "--all"])
+    print(f"book built: {ROOT / '_build' / 'html' / 'index.html'}")
+
+
+def system_packages():
+    """Install the Debian packages the tests need (chromium for browser tests) if missing."""
+    if CHROMIUM.exists():
+        return
+    print("installing Debian package chromium (browser tests need it; apt needs root)")
+    os.environ["DEBIAN_FRONTEND"] = "noninteractive"
+    run(["apt-get", "update"])
+    run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"])
+
+
+def test(pytest_args):
+    """Run ruff (lint and format check) and pytest; exit non-zero if any of them fails."""
+    setup()
+    system_packages()
+    failed = []
+    for name, cmd in [
+        ("ruff check", [BIN / "ruff", "check", "."]),
+        ("ruff format", [BIN / "ruff", "format", "--check", "."]),
+        ("pytest", [BIN / "python", "-m", "pytest", *pytest_args]),
+    ]:
+        code = run(cmd, check=False)
+        if code != 0:  # pytest's 5 ("no tests collected") counts as a failure too
+            failed.append(f"{name} (exit {code})")
+    if failed:
+        sys.exit("FAILED: " + ", ".join(failed))
+    print("all checks passed")
+
+
+def main(argv=None):
+    """Parse the command line and run the chosen command."""
+    parser = argparse.ArgumentParser(prog="course.py", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("setup", help="create .venv and install the pinned environment")
+    commands.add_parser("book", help="set up, then build the book strictly into _build/html")
+    commands.add_parser(
+        "test", help="set up, then run ruff and pytest (further arguments go to pytest)"
+    )
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "test":
+        test(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    elif args.command == "setup":
+        setup()
+    else:
+        book()
+
+
+if __name__ == "__main__":
+    main()
