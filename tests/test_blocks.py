@@ -1,0 +1,166 @@
+"""Shortcuts and residual blocks: shapes, the identity property, gradients, options."""
+
+import pytest
+import torch
+from torch import nn
+
+from resnet_ref import (
+    BasicBlock,
+    BottleneckBlock,
+    PreActBlock,
+    PreActBottleneck,
+    ProjectionShortcut,
+    ZeroPadShortcut,
+    make_shortcut,
+)
+from resnet_ref.analysis import count_parameters
+
+ALL_BLOCKS = [BasicBlock, BottleneckBlock, PreActBlock, PreActBottleneck]
+
+
+@pytest.mark.parametrize("block_class", ALL_BLOCKS)
+@pytest.mark.parametrize(
+    "in_channels, out_channels, stride", [(16, 16, 1), (16, 32, 1), (16, 32, 2), (64, 16, 2)]
+)
+def test_output_shape(block_class, in_channels, out_channels, stride):
+    expansion = block_class.expansion
+    if block_class.expansion == 4 and in_channels == 16:
+        in_channels = out_channels * expansion  # the identity case for bottlenecks
+    block = block_class(in_channels, out_channels, stride)
+    y = block(torch.randn(2, in_channels, 9, 9))
+    side = 9 if stride == 1 else 5  # ceil(9 / 2): padding keeps odd sizes aligned
+    assert list(y.shape) == [2, out_channels * expansion, side, side]
+    assert block.out_channels == out_channels * expansion
+
+
+@pytest.mark.parametrize(
+    "option, in_channels, out_channels, stride, expected",
+    [
+        ("A", 16, 16, 1, nn.Identity),
+        ("A", 16, 32, 2, ZeroPadShortcut),
+        ("B", 16, 16, 1, nn.Identity),
+        ("B", 16, 32, 2, ProjectionShortcut),
+        ("B", 16, 16, 2, ProjectionShortcut),
+        ("C", 16, 16, 1, ProjectionShortcut),
+    ],
+)
+def test_shortcut_options(option, in_channels, out_channels, stride, expected):
+    assert type(make_shortcut(option, in_channels, out_channels, stride)) is expected
+
+
+def test_unknown_shortcut_option_is_refused():
+    with pytest.raises(ValueError, match="'D'.*A, B, C"):
+        make_shortcut("D", 16, 32, 2)
+
+
+def test_zero_padding_shortcut_subsamples_and_appends_zero_channels():
+    x = torch.randn(2, 16, 8, 8)
+    y = ZeroPadShortcut(16, 32, 2)(x)
+    assert list(y.shape) == [2, 32, 4, 4]
+    torch.testing.assert_close(y[:, :16], x[:, :, ::2, ::2])
+    assert torch.count_nonzero(y[:, 16:]) == 0
+    assert count_parameters(ZeroPadShortcut(16, 32, 2)) == 0
+
+
+def test_projection_shortcut_is_a_strided_1x1_convolution_without_bias_then_batchnorm():
+    shortcut = ProjectionShortcut(16, 32, 2)
+    assert shortcut.conv.kernel_size == (1, 1) and shortcut.conv.stride == (2, 2)
+    assert shortcut.conv.bias is None
+    assert isinstance(shortcut.bn, nn.BatchNorm2d)
+    assert count_parameters(shortcut) == 16 * 32 + 2 * 32
+
+
+@pytest.mark.parametrize("block_class", ALL_BLOCKS)
+def test_convolutions_have_no_bias(block_class):
+    block = block_class(64, 32, 2)
+    for module in block.modules():
+        if isinstance(module, nn.Conv2d):
+            assert module.bias is None
+
+
+@pytest.mark.parametrize("block_class", [BasicBlock, BottleneckBlock])
+def test_zeroed_residual_makes_an_identity_block_compute_relu(block_class):
+    channels = 32
+    block = block_class(channels, channels // block_class.expansion)
+    block.zero_init_residual()
+    block.eval()
+    x = torch.randn(4, channels, 6, 6, requires_grad=True)
+    y = block(x)
+    torch.testing.assert_close(y, torch.relu(x))
+
+    # The gradient flows through the identity path alone: it is the ReLU mask.
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, (x > 0).float())
+
+
+@pytest.mark.parametrize("block_class", [PreActBlock, PreActBottleneck])
+def test_zeroed_residual_makes_a_preactivation_block_the_identity(block_class):
+    channels = 32
+    block = block_class(channels, channels // block_class.expansion)
+    block.zero_init_residual()
+    x = torch.randn(4, channels, 6, 6, requires_grad=True)
+    y = block(x)
+    torch.testing.assert_close(y, x)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, torch.ones_like(x))
+
+
+@pytest.mark.parametrize("block_class", ALL_BLOCKS)
+def test_block_does_not_modify_its_input(block_class):
+    # In-place operations on the input would corrupt what the shortcut adds back.
+    block = block_class(64, 16)
+    x = torch.randn(2, 64, 5, 5)
+    before = x.clone()
+    block(x)
+    torch.testing.assert_close(x, before)
+
+
+def test_plain_block_has_no_shortcut_and_computes_relu_of_the_residual():
+    block = BasicBlock(16, 32, 2, skip=False).eval()
+    assert block.shortcut is None and not block.skip
+    x = torch.randn(2, 16, 8, 8)
+    torch.testing.assert_close(block(x), torch.relu(block.residual(x)))
+    residual_block = BasicBlock(16, 32, 2).eval()
+    assert count_parameters(residual_block) - count_parameters(block) == 16 * 32 + 2 * 32
+
+
+def test_block_rejects_the_wrong_channel_count_naming_both_shapes():
+    block = BasicBlock(16, 16)
+    with pytest.raises(ValueError) as error:
+        block(torch.randn(2, 8, 4, 4))
+    assert "[N, 16, H, W]" in str(error.value) and "[2, 8, 4, 4]" in str(error.value)
+
+
+def test_bottleneck_stride_position():
+    torchvision_style = BottleneckBlock(64, 16, stride=2)
+    paper_style = BottleneckBlock(64, 16, stride=2, stride_in_1x1=True)
+    assert torchvision_style.conv1.stride == (1, 1) and torchvision_style.conv2.stride == (2, 2)
+    assert paper_style.conv1.stride == (2, 2) and paper_style.conv2.stride == (1, 1)
+    assert count_parameters(paper_style) == count_parameters(torchvision_style)
+    x = torch.randn(1, 64, 8, 8)
+    assert paper_style(x).shape == torchvision_style(x).shape
+
+
+def test_grouped_bottleneck_widens_the_3x3_as_resnext_does():
+    block = BottleneckBlock(256, 64, groups=32, base_width=4)
+    assert block.conv2.groups == 32
+    assert block.conv2.in_channels == 128  # 64 * 4 / 64 * 32
+    assert block.out_channels == 256
+
+
+def test_squeeze_excitation_adds_its_two_small_layers():
+    plain = BasicBlock(64, 64)
+    with_se = BasicBlock(64, 64, se_reduction=16)
+    # Two 1x1 layers with bias: 64 -> 4 -> 64.
+    assert count_parameters(with_se) - count_parameters(plain) == 64 * 4 + 4 + 4 * 64 + 64
+    x = torch.randn(2, 64, 4, 4)
+    assert with_se(x).shape == x.shape
+
+
+def test_preactivation_projection_takes_the_normalised_input():
+    block = PreActBlock(16, 32, 2).eval()
+    block.zero_init_residual()
+    x = torch.randn(2, 16, 8, 8)
+    expected = block.shortcut(torch.relu(block.bn1(x)))
+    torch.testing.assert_close(block(x), expected)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in block.shortcut.modules())
