@@ -71,7 +71,7 @@ class ImageData:
 
     @property
     def channels(self) -> int:
-        """Colour channels per image: 1 for grey, 3 for RGB."""
+        """How many colour channels each image has (1 for grey, 3 for RGB)."""
         return self.train_images.shape[1]
 
     @property
