@@ -11,10 +11,15 @@ Everything the chapters demonstrate and the autograder compares against lives he
 """
 
 from .blocks import BasicBlock, BottleneckBlock, PreActBlock, PreActBottleneck
+from .data import DATA_SOURCES, DataNotFoundError, ImageData, load_data
 from .models import ResNet, UnknownModelError, create, list_models
 from .shortcuts import ProjectionShortcut, ZeroPadShortcut, make_shortcut
 
 __all__ = [
+    "DATA_SOURCES",
+    "DataNotFoundError",
+    "ImageData",
+    "load_data",
     "BasicBlock",
     "BottleneckBlock",
     "PreActBlock",
