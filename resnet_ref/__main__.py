@@ -13,6 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import resnet_ref
+from resnet_ref import UnknownModelError
 from resnet_ref.data import load_data
 from resnet_ref.training import CheckpointError, TrainConfig, train
 
@@ -85,9 +86,10 @@ def list_command(args: argparse.Namespace) -> int:
 
 def train_command(args: argparse.Namespace) -> int:
     """Train the chosen model and report each epoch and the final test error."""
+    # Checked before loading the data, which can take a while (CIFAR-10, an image folder).
     known = resnet_ref.list_models()
     if args.model not in known:
-        raise ValueError(f"unknown model {args.model!r}; known models: {', '.join(known)}")
+        raise UnknownModelError(f"unknown model {args.model!r}; known models: {', '.join(known)}")
     data = load_data(args.data, root=args.data_root, limit=args.limit)
     model = resnet_ref.create(args.model, num_classes=data.num_classes, in_channels=data.channels)
     out = args.out or Path("runs") / f"{args.model}-{data.name}"
