@@ -105,6 +105,34 @@ def test_same_seed_same_run_on_the_cpu(few_digits):
     assert losses(train(other, few_digits, quick(seed=1))) != losses(history)
 
 
+class RecordingData:
+    """Wraps a data set and records the order of the training labels in every epoch."""
+
+    def __init__(self, data):
+        self.data = data
+        self.orders = []
+
+    def __getattr__(self, name):
+        return getattr(self.data, name)
+
+    def loader(self, split, batch_size, **options):
+        batches = list(self.data.loader(split, batch_size, **options))
+        if split == "train" and options.get("shuffle"):
+            self.orders.append(torch.cat([labels for _, labels in batches]))
+        return batches
+
+
+def test_every_epoch_has_its_own_order_and_the_seed_fixes_them(few_digits):
+    first, second = RecordingData(few_digits), RecordingData(few_digits)
+    train(resnet8(few_digits), first, quick(epochs=3))
+    train(resnet8(few_digits), second, quick(epochs=3))
+    assert len(first.orders) == 3
+    assert not torch.equal(first.orders[0], first.orders[1])
+    assert not torch.equal(first.orders[1], first.orders[2])
+    for a, b in zip(first.orders, second.orders, strict=True):
+        assert torch.equal(a, b)
+
+
 def test_resume_gives_the_same_run_as_going_straight_through(few_digits, tmp_path):
     straight = resnet8(few_digits)
     expected = train(straight, few_digits, quick(epochs=4))
@@ -132,6 +160,9 @@ def test_resume_refuses_a_checkpoint_from_other_settings(few_digits, tmp_path):
     train(resnet8(few_digits), few_digits, quick(checkpoint=checkpoint))
     with pytest.raises(CheckpointError, match="epochs=2"):
         train(resnet8(few_digits), few_digits, quick(epochs=4, checkpoint=checkpoint, resume=True))
+    with pytest.raises(CheckpointError, match="different model"):
+        resnet14 = cifar_resnet(14, num_classes=10, in_channels=1)
+        train(resnet14, few_digits, quick(checkpoint=checkpoint, resume=True))
     with pytest.raises(CheckpointError, match="batches per epoch"):
         train(
             resnet8(few_digits),
