@@ -182,7 +182,8 @@ def train(
     the learning rate of the epoch's last step.
 
     With ``config.resume`` the run continues from ``config.checkpoint``; a checkpoint that cannot
-    be used raises :class:`CheckpointError` before anything is trained or written.
+    be used raises :class:`CheckpointError` before anything is trained or written. The model is
+    trained in place and stays on the device it was trained on.
     """
     # Read the checkpoint first, so that a bad one fails before any work and is never overwritten.
     checkpoint = load_checkpoint(config.checkpoint) if config.resume else None
