@@ -7,13 +7,25 @@ Run it with a bare Python 3.11 (standard library only)::
     python3 course.py test    # set up, then run ruff and the whole pytest suite
 
 Extra arguments after ``test`` go to pytest, e.g. ``python3 course.py test -x -k models``.
+
+Instructor commands (nbgrader, configured by ``nbgrader_config.py``)::
+
+    python3 course.py release [ASSIGNMENT]        # solutions/ -> exercises/, then check them
+    python3 course.py collect ASSIGNMENT FOLDER   # FOLDER/<student>/*.ipynb -> submitted/
+    python3 course.py autograde ASSIGNMENT        # grade submitted/*/ASSIGNMENT/
+    python3 course.py feedback ASSIGNMENT         # feedback/<student>/ASSIGNMENT/*.html
+    python3 course.py grades                      # export every grade to grades.csv
 """
 
 import argparse
+import csv
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -22,6 +34,11 @@ BIN = VENV / "bin"
 STAMP = VENV / "course-setup.sha256"
 LOCK_INPUTS = [ROOT / "requirements.lock", ROOT / "pyproject.toml"]
 CHROMIUM = Path("/usr/bin/chromium")
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
+SUBMITTED = ROOT / "submitted"
+NBGRADER = BIN / "nbgrader"
+TEXT_NOTEBOOK = ".pct.py"  # jupytext percent format: the reviewable source of a notebook
 
 
 def venv_env():
@@ -32,10 +49,10 @@ def venv_env():
     return env
 
 
-def run(cmd, check=True):
-    """Print and run a command from the repository root; return its exit code."""
+def run(cmd, check=True, cwd=ROOT):
+    """Print and run a command (from the repository root by default); return its exit code."""
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    code = subprocess.call([str(c) for c in cmd], cwd=ROOT, env=venv_env())
+    code = subprocess.call([str(c) for c in cmd], cwd=cwd, env=venv_env())
     if check and code != 0:
         sys.exit(f"command failed with exit code {code}: {cmd[0]}")
     return code
@@ -104,6 +121,229 @@ def test(pytest_args):
     print("all checks passed")
 
 
+# --- instructor workflow (nbgrader) ------------------------------------------------------
+
+
+def assignment_names():
+    """The assignments: the folders of solutions/ that hold notebooks or their text sources."""
+    if not SOLUTIONS.is_dir():
+        return []
+    return sorted(
+        folder.name
+        for folder in SOLUTIONS.iterdir()
+        if folder.is_dir()
+        and (any(folder.glob("*.ipynb")) or any(folder.glob("*" + TEXT_NOTEBOOK)))
+    )
+
+
+def notebook_json(source):
+    """The notebook of a jupytext percent file, as nbformat's JSON text: no outputs, stable ids.
+
+    Cell ids are the nbgrader grade ids where there are some, ``cell-<index>`` elsewhere, so that
+    converting the same text twice gives the same file.
+    """
+    converted = subprocess.run(
+        [BIN / "jupytext", "--to", "ipynb", "--output", "-", source],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=venv_env(),
+    ).stdout
+    notebook = json.loads(converted)
+    for index, cell in enumerate(notebook["cells"]):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        cell["id"] = grade_id or f"cell-{index}"
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    notebook["metadata"].pop("jupytext", None)
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def build_notebooks(check_only=False):
+    """Write solutions/*/X.ipynb from X.pct.py; with ``check_only``, list the stale ones instead."""
+    problems = []
+    for source in sorted(SOLUTIONS.glob("*/*" + TEXT_NOTEBOOK)):
+        target = source.with_name(source.name[: -len(TEXT_NOTEBOOK)] + ".ipynb")
+        wanted = notebook_json(source)
+        if target.exists() and target.read_text(encoding="utf-8") == wanted:
+            continue
+        relative = target.relative_to(ROOT)
+        if check_only:
+            problems.append(f"{relative} differs from {source.name}: run python3 course.py release")
+        else:
+            target.write_text(wanted, encoding="utf-8")
+            print(f"wrote {relative} from {source.name}")
+    return problems
+
+
+def notebook_fingerprint(path):
+    """What a learner's notebook consists of, without volatile fields (ids, outputs, counts)."""
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+
+    def text(source):
+        return "".join(source) if isinstance(source, list) else source
+
+    cells = [
+        (
+            cell["cell_type"],
+            text(cell["source"]),
+            json.dumps(cell.get("metadata", {}), sort_keys=True),
+        )
+        for cell in notebook["cells"]
+    ]
+    return cells, notebook["metadata"].get("kernelspec")
+
+
+def compare_folders(generated, committed, label):
+    """List how the files under ``committed`` differ from freshly generated ones."""
+    problems = []
+    want = {p.relative_to(generated) for p in generated.rglob("*") if p.is_file()}
+    have = {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
+    for missing in sorted(want - have):
+        problems.append(f"{label}/{missing} is missing")
+    for extra in sorted(have - want):
+        problems.append(f"{label}/{extra} is not generated from solutions/")
+    for common in sorted(want & have):
+        new, old = generated / common, committed / common
+        same = (
+            notebook_fingerprint(new) == notebook_fingerprint(old)
+            if common.suffix == ".ipynb"
+            else new.read_bytes() == old.read_bytes()
+        )
+        if not same:
+            problems.append(f"{label}/{common} is out of date with solutions/")
+    return problems
+
+
+def release_problems(assignments=None):
+    """Check that the notebooks and exercises/ are what solutions/ generates; list differences.
+
+    The release is regenerated in a temporary copy of the course, so the check changes nothing.
+    """
+    assignments = assignments or assignment_names()
+    problems = build_notebooks(check_only=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        course = Path(scratch)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        shutil.copytree(
+            SOLUTIONS, course / "solutions", ignore=shutil.ignore_patterns("__pycache__")
+        )
+        for assignment in assignments:
+            done = subprocess.run(
+                [NBGRADER, "generate_assignment", assignment, "--force", "--log-level=ERROR"],
+                cwd=course,
+                env=venv_env(),
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                problems.append(f"nbgrader generate_assignment {assignment} failed: {done.stderr}")
+                continue
+            problems += compare_folders(
+                course / "exercises" / assignment,
+                EXERCISES / assignment,
+                f"exercises/{assignment}",
+            )
+    if EXERCISES.exists():
+        for folder in sorted(p for p in EXERCISES.iterdir() if p.is_dir()):
+            if folder.name not in assignment_names():
+                problems.append(f"exercises/{folder.name} has no source in solutions/")
+    return problems
+
+
+def release(assignment=None, check_only=False):
+    """Generate exercises/ from solutions/ (all assignments, or one), then check the result."""
+    setup()
+    assignments = [assignment] if assignment else assignment_names()
+    unknown = set(assignments) - set(assignment_names())
+    if unknown:
+        sys.exit(f"unknown assignment {', '.join(sorted(unknown))}; known: {assignment_names()}")
+    if not check_only:
+        build_notebooks()
+        for name in assignments:
+            run([NBGRADER, "generate_assignment", name, "--force"])
+    problems = release_problems(assignments)
+    if problems:
+        sys.exit("release check failed:\n  " + "\n  ".join(problems))
+    print(f"release check passed: exercises/ matches solutions/ for {', '.join(assignments)}")
+
+
+def collect(assignment, folder):
+    """Copy FOLDER/<student>/*.ipynb into submitted/<student>/<assignment>/ for autograde."""
+    folder = Path(folder).resolve()
+    students = sorted(p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+    if not students:
+        sys.exit(f"no submissions in {folder}: expected {folder}/<student>/<notebook>.ipynb")
+    for student in students:
+        target = SUBMITTED / student.name / assignment
+        target.mkdir(parents=True, exist_ok=True)
+        for notebook in sorted(student.glob("*.ipynb")):
+            shutil.copy2(notebook, target / notebook.name)
+        print(f"collected {student.name}: {', '.join(p.name for p in student.glob('*.ipynb'))}")
+
+
+def autograde(assignment, student=None):
+    """Autograde every submission in submitted/*/ASSIGNMENT/ (or one student's), then summarise.
+
+    The assignment is first registered in the gradebook from solutions/ (its release goes to a
+    scratch folder, exercises/ stays untouched), so the gradebook always holds the current
+    tests. nbgrader adds unknown students to the gradebook. A submission that does not run is
+    graded zero for what it breaks; the others are graded all the same.
+    """
+    setup()
+    if assignment not in assignment_names():
+        sys.exit(f"unknown assignment {assignment!r}; known: {', '.join(assignment_names())}")
+    pattern = f"{student or '*'}/{assignment}"
+    if not any(p.is_dir() for p in SUBMITTED.glob(pattern)):
+        sys.exit(
+            f"nothing to grade: no folder submitted/{pattern}/; put each learner's notebooks in"
+            f" submitted/<student>/{assignment}/ (python3 course.py collect {assignment} FOLDER)"
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        run(
+            [NBGRADER, "generate_assignment", assignment, "--force", "--log-level=WARN"]
+            + [f"--CourseDirectory.release_directory={scratch}"]
+        )
+    command = [NBGRADER, "autograde", assignment, "--force"]
+    code = run(command + (["--student", student] if student else []), check=False)
+    print_scores(assignment)
+    if code != 0:
+        sys.exit(f"nbgrader could not process some submissions (exit code {code}); see above")
+
+
+def export_grades(destination):
+    """Write every grade in the gradebook to the CSV file ``destination``."""
+    run([NBGRADER, "export", f"--to={destination}", "--log-level=WARN"])
+
+
+def print_scores(assignment):
+    """Print each student's total for ``assignment`` from the gradebook."""
+    with tempfile.TemporaryDirectory() as scratch:
+        table = Path(scratch) / "grades.csv"
+        export_grades(table)
+        with table.open(newline="") as handle:
+            rows = [row for row in csv.DictReader(handle) if row["assignment"] == assignment]
+    print(f"{assignment}: {len(rows)} submission(s)")
+    for row in rows:
+        print(
+            f"  {row['student_id']:<24} {float(row['score']):6.1f} / {float(row['max_score']):.1f}"
+        )
+
+
+def feedback(assignment):
+    """Write feedback HTML (no hidden test code) to feedback/<student>/<assignment>/."""
+    setup()
+    run([NBGRADER, "generate_feedback", assignment, "--force"])
+    print(f"feedback written under {ROOT / 'feedback'}/<student>/{assignment}/")
+
+
+def grades():
+    """Export every student's score on every assignment to grades.csv."""
+    setup()
+    export_grades(ROOT / "grades.csv")
+    print(f"grades written to {ROOT / 'grades.csv'}")
+
+
 def main(argv=None):
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="course.py", description=__doc__.split("\n")[0])
@@ -113,6 +353,25 @@ def main(argv=None):
     commands.add_parser(
         "test", help="set up, then run ruff and pytest (further arguments go to pytest)"
     )
+    releasing = commands.add_parser(
+        "release", help="generate exercises/ from solutions/ with nbgrader, then check it"
+    )
+    releasing.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    releasing.add_argument(
+        "--check", action="store_true", help="only check that exercises/ is up to date"
+    )
+    collecting = commands.add_parser(
+        "collect", help="copy FOLDER/<student>/*.ipynb into submitted/<student>/ASSIGNMENT/"
+    )
+    collecting.add_argument("assignment")
+    collecting.add_argument("folder")
+    grading = commands.add_parser("autograde", help="autograde submitted/*/ASSIGNMENT/")
+    grading.add_argument("assignment")
+    grading.add_argument("--student", help="grade only this student")
+    commands.add_parser(
+        "feedback", help="write feedback HTML for ASSIGNMENT (hidden tests left out)"
+    ).add_argument("assignment")
+    commands.add_parser("grades", help="export all grades to grades.csv")
     args, extra = parser.parse_known_args(argv)
     if args.command == "test":
         test(extra)
@@ -120,6 +379,16 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     elif args.command == "setup":
         setup()
+    elif args.command == "release":
+        release(args.assignment, args.check)
+    elif args.command == "collect":
+        collect(args.assignment, args.folder)
+    elif args.command == "autograde":
+        autograde(args.assignment, args.student)
+    elif args.command == "feedback":
+        feedback(args.assignment)
+    elif args.command == "grades":
+        grades()
     else:
         book()
 

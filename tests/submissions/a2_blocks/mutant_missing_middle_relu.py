@@ -1,0 +1,32 @@
+"""Mutant: no ReLU between the two convolutions.
+
+Loses: basic_forward_identity basic_forward_projection basic_gradient
+Says: a ReLU inside the residual branch is missing
+"""
+# ruff: noqa: D101, D102, D103
+
+import torch.nn.functional as F
+from torch import nn
+
+
+# %% basic_block
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x):
+        out = self.bn1(self.conv1(x))  # mistake: no ReLU here
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
