@@ -6,6 +6,9 @@ Run it with a bare Python 3.11 (standard library only)::
     python3 course.py book    # set up, then build the book strictly into _build/html
     python3 course.py test    # set up, then run ruff and the whole pytest suite
 
+``book`` first runs ``python3 course.py notebooks``, which regenerates the chapters' notebooks
+(``book/notebooks/*.ipynb``, for Colab and download) from their ``.md`` sources.
+
 Extra arguments after ``test`` go to pytest, e.g. ``python3 course.py test -x -k models``.
 
 Instructor commands (nbgrader, configured by ``nbgrader_config.py``)::
@@ -84,9 +87,15 @@ def setup():
     print("set up: .venv is ready")
 
 
+def notebooks():
+    """Regenerate book/notebooks/*.ipynb (for Colab and download) from the chapters' .md."""
+    setup()
+    run([BIN / "python", ROOT / "scripts" / "sync_notebooks.py"])
+
+
 def book():
     """Build the whole book into _build/html; any warning or cell error fails the build."""
-    setup()
+    notebooks()
     # --all rereads every page, so warnings of unchanged pages are not hidden by Sphinx's
     # incremental build; executed notebooks still come from the jupyter-cache.
     run([BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going", "--all"])
@@ -351,6 +360,9 @@ def main(argv=None):
     commands.add_parser("setup", help="create .venv and install the pinned environment")
     commands.add_parser("book", help="set up, then build the book strictly into _build/html")
     commands.add_parser(
+        "notebooks", help="regenerate book/notebooks/*.ipynb from the chapters' .md files"
+    )
+    commands.add_parser(
         "test", help="set up, then run ruff and pytest (further arguments go to pytest)"
     )
     releasing = commands.add_parser(
@@ -379,6 +391,8 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     elif args.command == "setup":
         setup()
+    elif args.command == "notebooks":
+        notebooks()
     elif args.command == "release":
         release(args.assignment, args.check)
     elif args.command == "collect":

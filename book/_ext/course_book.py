@@ -1,17 +1,35 @@
 """The course book's own Sphinx extension (registered in _config.yml under sphinx.local_extensions).
 
-It does two small things that Jupyter Book 1 does not do by itself:
+It does small things that Jupyter Book 1 does not do by itself:
 
-1. API reference: napoleon reads the first line of an attribute's or property's docstring as
+1. Launch and download: every chapter with a generated notebook in ``book/notebooks/`` (made by
+   ``scripts/sync_notebooks.py``) gets two links under its title: "Open in Colab", which opens
+   that ``.ipynb`` from the course's repository (``repository.url`` and ``branch`` in
+   ``_config.yml``), and "Download notebook", a copy of the ``.ipynb`` in the built site's
+   ``notebooks/`` folder. Jupyter Book's own launch buttons would point Colab at the ``.md``
+   source, which Colab cannot open.
+2. API reference: napoleon reads the first line of an attribute's or property's docstring as
    ``type: description`` (Google style for *untyped* attributes). ``resnet_ref`` states its types
-   as annotations and writes docstrings like ``"Colour channels per image: 1 for grey, 3 for RGB."``,
-   which napoleon would turn into a bogus type ``Colour channels per image``. The two hooks below
+   as annotations, and a docstring like ``"Colour channels per image: 1 for grey, 3 for RGB."``
+   would give a bogus type ``Colour channels per image``. The two hooks below
    keep such a docstring as written. And a type alias (``History = list[dict[str, float]]``) is
    documented as data, while a signature that uses it refers to it as a class: the
    ``missing-reference`` hook lets such a reference find the alias.
 """
 
+import os
+import shutil
+from pathlib import Path
+
+from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+NOTEBOOKS = Path("book") / "notebooks"  # relative to the book's root (the source directory)
+SITE_NOTEBOOKS = "notebooks"  # where the built site keeps the downloadable copies
+COLAB = "https://colab.research.google.com/github"
 
 # Napoleon handles "autodoc-process-docstring" at the default priority, 500.
 _BEFORE_NAPOLEON = 499
@@ -52,6 +70,72 @@ def _undo_inline_attribute_type(app, what, name, obj, options, lines):
         lines[:] = original
 
 
+def _chapter_notebook(app, docname):
+    """The generated notebook of a page, or None if the page is not a chapter."""
+    notebook = Path(app.srcdir) / NOTEBOOKS / f"{Path(docname).name}.ipynb"
+    return notebook if notebook.is_file() else None
+
+
+def _colab_url(app, notebook):
+    """The Colab address that opens a generated notebook from the course's repository."""
+    options = app.config.html_theme_options
+    repository = options.get("repository_url", "").rstrip("/")
+    prefix = "https://github.com/"
+    if not repository.startswith(prefix):
+        logger.warning(
+            "repository.url in _config.yml must be a https://github.com/<owner>/<repo> address "
+            "for the Colab links; got %r",
+            repository,
+            type="course_book",
+        )
+        return None
+    branch = options.get("repository_branch", "main")
+    path = notebook.relative_to(app.srcdir).as_posix()
+    return f"{COLAB}/{repository[len(prefix) :]}/blob/{branch}/{path}"
+
+
+def _add_launch_links(app, doctree, docname):
+    """Put "Open in Colab" and "Download notebook" under the title of a chapter page."""
+    if app.builder.format != "html":
+        return
+    notebook = _chapter_notebook(app, docname)
+    if notebook is None:
+        return
+    colab = _colab_url(app, notebook)
+    download = os.path.relpath(
+        f"{SITE_NOTEBOOKS}/{notebook.name}", os.path.dirname(docname) or "."
+    ).replace(os.sep, "/")
+    links = []
+    if colab:
+        links.append(
+            f'<a class="course-launch-link course-colab" href="{colab}" '
+            'target="_blank" rel="noopener">Open in Colab</a>'
+        )
+    links.append(
+        f'<a class="course-launch-link course-download" href="{download}" '
+        f'download="{notebook.name}">Download notebook (.ipynb)</a>'
+    )
+    html = '<div class="course-launch">' + "".join(links) + "</div>"
+    raw = nodes.raw("", html, format="html")
+    title = next(iter(doctree.findall(nodes.title)), None)
+    if title is None:
+        doctree.insert(0, raw)
+    else:
+        section = title.parent
+        section.insert(section.index(title) + 1, raw)
+
+
+def _copy_notebooks(app, exception):
+    """Copy the chapters' generated notebooks into the built site, for the download links."""
+    if exception is not None or app.builder.format != "html":
+        return
+    source = Path(app.srcdir) / NOTEBOOKS
+    target = Path(app.outdir) / SITE_NOTEBOOKS
+    target.mkdir(parents=True, exist_ok=True)
+    for notebook in sorted(source.glob("*.ipynb")):
+        shutil.copyfile(notebook, target / notebook.name)
+
+
 def _type_alias_as_data(app, env, node, contnode):
     """Resolve a ``py:class`` reference that names a documented type alias (``py:data``)."""
     if node.get("refdomain") != "py" or node.get("reftype") != "class":
@@ -68,4 +152,7 @@ def setup(app: Sphinx):
     app.connect("autodoc-process-docstring", _remember_attribute_docstring, _BEFORE_NAPOLEON)
     app.connect("autodoc-process-docstring", _undo_inline_attribute_type, _AFTER_NAPOLEON)
     app.connect("missing-reference", _type_alias_as_data)
+    app.connect("doctree-resolved", _add_launch_links)
+    app.connect("build-finished", _copy_notebooks)
+    app.add_css_file("course.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
