@@ -403,8 +403,6 @@ def _mismatch_hint(expected: LayerCall, found: LayerCall | None) -> str:
         return " — a BatchNorm is missing"
     if e[0] == f[0] == "BatchNorm2d" and e[1] != f[1]:
         return " — a BatchNorm2d needs as many features as its convolution has output channels"
-    if e[0] == "Conv2d" and f[0] == "BatchNorm2d" and found.role == "":
-        return " — an extra BatchNorm runs here"
     return ""
 
 
