@@ -56,4 +56,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # the limit only stops a submission that loops forever, and grading goes on with the next cell.
 c.Execute.timeout = 120
 
+# A test cell a learner deleted is put back and run, rather than left for manual grading.
+# (nbgrader restores the source of edited locked cells, tests included, in any case.)
+c.OverwriteCells.add_missing_cells = True
+
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

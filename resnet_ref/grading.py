@@ -278,6 +278,8 @@ def _forward(module: nn.Module, x: torch.Tensor, call: str) -> torch.Tensor:
 def _input_shape(args: tuple, options: dict) -> tuple:
     if "input_shape" in options:
         return tuple(options["input_shape"])
+    if not args or type(args[0]) is not int:
+        raise TypeError("pass input_shape=: the first argument is not a channel count")
     return (2, args[0], 8, 8)
 
 

@@ -43,6 +43,9 @@ SPECIAL = {
     "broken_syntax": frozenset(CELLS),
 }
 NOT_A_NOTEBOOK = "broken_not_a_notebook"
+# A wrong solution whose failing test cells were deleted or emptied: nbgrader must restore them.
+TAMPERED = "cheat_deletes_and_edits_tests"
+TAMPERED_FROM = "mutant_no_final_relu"
 FEEDBACK_FOR = ["solution", "mutant_identity_where_projection_needed"]
 
 
@@ -141,6 +144,18 @@ def write_submission(course_dir: Path, student: str, notebook) -> None:
     (folder / f"{NOTEBOOK}.ipynb").write_text(text, encoding="utf-8")
 
 
+def tampered(submission) -> dict:
+    """``submission``'s notebook with the test cells it fails deleted or replaced by ``pass``."""
+    notebook = fill_release(RELEASE, SOLUTION, submission.sections)
+    failing = sorted(submission.loses)
+    deleted, emptied = set(failing[::2]), set(failing[1::2])
+    notebook["cells"] = [c for c in notebook["cells"] if c.get("id") not in deleted]
+    for cell in notebook["cells"]:
+        if cell.get("id") in emptied:
+            cell["source"] = "pass  # no test here any more"
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, request) -> Graded:
     """Grade every submission with one ``nbgrader autograde`` run in a copy of the course."""
@@ -155,6 +170,7 @@ def graded(tmp_path_factory, request) -> Graded:
     write_submission(course_dir, "release_untouched", json.loads(RELEASE.read_text()))
     write_submission(course_dir, "broken_syntax", broken_syntax(solved))
     write_submission(course_dir, NOT_A_NOTEBOOK, "{ this is not a notebook")
+    write_submission(course_dir, TAMPERED, tampered(SUBMISSIONS[TAMPERED_FROM]))
     for name, submission in SUBMISSIONS.items():
         write_submission(course_dir, name, fill_release(RELEASE, SOLUTION, submission.sections))
 
@@ -165,7 +181,7 @@ def graded(tmp_path_factory, request) -> Graded:
         course=course_dir,
         scores=read_scores(course_dir),
         seconds=seconds,
-        notebooks=len(SUBMISSIONS) + len(SPECIAL) + 1,
+        notebooks=len(SUBMISSIONS) + len(SPECIAL) + 2,
         returncode=done.returncode,
         log=done.stdout + done.stderr,
     )
@@ -198,6 +214,10 @@ def test_a_syntax_error_scores_zero_and_the_batch_goes_on(graded):
     assert graded.returncode != 0
     assert f"for student '{NOT_A_NOTEBOOK}'" in graded.log
     assert sum(graded.scores.get(NOT_A_NOTEBOOK, {}).values()) == 0
+
+
+def test_deleted_or_edited_test_cells_are_restored(graded):
+    assert lost_cells(graded, TAMPERED) == set(SUBMISSIONS[TAMPERED_FROM].loses)
 
 
 @pytest.mark.parametrize("name", sorted(SUBMISSIONS))
