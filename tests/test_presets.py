@@ -1,0 +1,34 @@
+"""The presets that scale the book's experiments to the machine."""
+
+import pytest
+
+from resnet_ref.data import DATA_SOURCES
+from resnet_ref.presets import PRESETS, current_preset
+
+
+def test_cpu_preset_on_a_machine_without_cuda(monkeypatch):
+    monkeypatch.delenv("RESNET_COURSE_PRESET", raising=False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    assert current_preset().name == "cpu"
+    assert current_preset().data == "embedded"
+
+
+def test_gpu_preset_when_cuda_is_present(monkeypatch):
+    monkeypatch.delenv("RESNET_COURSE_PRESET", raising=False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert current_preset().name == "gpu"
+
+
+def test_environment_variable_chooses_and_unknown_names_are_refused(monkeypatch):
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "gpu")
+    assert current_preset() is PRESETS["gpu"]
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "tpu")
+    with pytest.raises(ValueError, match="'tpu'.*cpu, gpu"):
+        current_preset()
+
+
+@pytest.mark.parametrize("preset", PRESETS.values(), ids=PRESETS)
+def test_presets_name_real_data_sources_and_cifar_depths(preset):
+    assert preset.data in DATA_SOURCES
+    assert all((depth - 2) % 6 == 0 for depth in preset.depths)
+    assert 0 < preset.short_epochs <= preset.epochs
