@@ -1,0 +1,280 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Assignment 4: gradient flow and degradation
+#
+# Why do deep plain networks train worse than shallow ones, and why do shortcuts help? In this
+# assignment you measure it: first the size of the loss gradient at every block of a network,
+# then a small training experiment that puts plain networks next to residual networks of the
+# same depth, and finally you interpret what you measured.
+#
+# **How it is graded.** Each code cell that starts with a comment like `# [2 points] ...` is a
+# test: a few *visible* checks you can run now, which finish in a second or two, and *hidden*
+# checks of the same kind that the grader adds. Your `block_gradient_norms` is compared with the
+# course's reference, `resnet_ref.analysis.gradient_norms`, on freshly built networks and random
+# batches. Your `compare_depths` is checked for the structure of what it returns, not for the
+# exact errors: one epoch of training is too noisy to grade. The written answer in Part 3 is
+# read and graded by your instructor.
+#
+# A failing check stops with one line saying what was expected, what came out and the likely
+# mistake. Fix the first failing line and run the cell again.
+#
+# | part | what | points |
+# |---|---|---|
+# | 1 | `block_gradient_norms`: names and order, values, model left unchanged | 5 |
+# | 2 | `compare_depths`: plain against residual networks | 2 |
+# | 3 | written interpretation (graded by hand) | 5 |
+# | | **total** | **12** |
+
+# %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false}
+# Run this cell first. It imports PyTorch, the reference package and the grader's checks.
+import os
+
+import torch
+import torch.nn.functional as F
+
+import resnet_ref
+import resnet_ref.analysis
+from resnet_ref.grading import check_gradient_norms, check_leaves_model_unchanged, expect
+from resnet_ref.training import TrainConfig, train
+
+# nbgrader sets NBGRADER_EXECUTION while it grades. Cells that only explore shrink then, and
+# PyTorch uses one thread: the grader's tensors are small, and on a busy grading machine
+# threads that wait for each other make every operation many times slower.
+GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
+if GRADING:
+    torch.set_num_threads(1)
+
+# %% [markdown]
+# ## Part 1: the gradient at every block
+#
+# A `resnet_ref` network is a **stem** (`model.stem`) followed by residual blocks;
+# `model.blocks()` lists them in forward order as `(name, module)` pairs, e.g.
+# `("stage1.0", block)`. `resnet_ref.create("plain20")` builds the same network without
+# shortcuts. During backpropagation the loss gradient flows from the last block back to the stem;
+# how large it is at each block's **output** tells us how strongly the early layers hear the
+# loss.
+#
+# **Your task.** Write `block_gradient_norms(model, x, y)` that returns a `dict` mapping
+# `"stem"` and then every block name of `model.blocks()`, in that (forward) order, to the L2
+# norm (a `float`) of $\partial L / \partial h$, where $h$ is that module's output activation
+# tensor for the whole batch and $L$ = `F.cross_entropy(model(x), y)`, computed with the model in
+# **training mode** (BatchNorm uses the batch statistics).
+#
+# Measuring must not change the model:
+#
+# - grab the outputs with `module.register_forward_hook(...)` and remove every hook afterwards,
+#   even when something fails (`try` / `finally`);
+# - take the gradients with `torch.autograd.grad(loss, outputs)`, which does not touch the
+#   parameters' `.grad` (so `loss.backward()` is not allowed);
+# - a training-mode forward pass updates BatchNorm's running mean and variance: save
+#   `model.named_buffers()` before and copy them back afterwards, and restore the training mode
+#   the model had.
+#
+# You may read `resnet_ref.analysis.gradient_norms` to compare with afterwards, but write your
+# own. The checks use networks built with `in_channels=1` and random 8×8 images.
+
+# %% nbgrader={"grade": false, "grade_id": "block_gradient_norms", "locked": false, "schema_version": 3, "solution": true}
+def block_gradient_norms(model, x, y):
+    """{"stem": norm, "stage1.0": norm, ...}: the L2 norm of dL/d(output) of every unit."""
+    ### BEGIN SOLUTION
+    units = [("stem", model.stem), *model.blocks()]
+    outputs = {}
+    handles = []
+    for name, module in units:
+
+        def hook(module, inputs, output, name=name):
+            outputs[name] = output
+
+        handles.append(module.register_forward_hook(hook))
+    saved = {name: buffer.clone() for name, buffer in model.named_buffers()}
+    was_training = model.training
+    model.train()
+    try:
+        loss = F.cross_entropy(model(x), y)
+        names = [name for name, _ in units]
+        grads = torch.autograd.grad(loss, [outputs[name] for name in names])
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+        with torch.no_grad():
+            for name, buffer in model.named_buffers():
+                buffer.copy_(saved[name])
+    return {name: grad.norm().item() for name, grad in zip(names, grads)}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "gradient_values", "locked": true, "points": 3, "schema_version": 3, "solution": false}
+# [3 points] block_gradient_norms: same names, same order and same values as the reference.
+expect(check_gradient_norms(block_gradient_norms, resnet_ref.models.create, name="resnet20", in_channels=1))
+print("block_gradient_norms on resnet20: ok")
+### BEGIN HIDDEN TESTS
+expect(check_gradient_norms(block_gradient_norms, resnet_ref.models.create, name="plain20", in_channels=1))
+expect(check_gradient_norms(block_gradient_norms, resnet_ref.models.create, name="resnet32", in_channels=1))
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": true, "grade_id": "gradient_model_unchanged", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# [2 points] block_gradient_norms leaves the model as it was: no hooks, .grad, statistics, mode.
+expect(check_leaves_model_unchanged(block_gradient_norms, resnet_ref.models.create, name="resnet20", in_channels=1))
+print("block_gradient_norms leaves the model unchanged: ok")
+### BEGIN HIDDEN TESTS
+expect(check_leaves_model_unchanged(block_gradient_norms, resnet_ref.models.create, name="plain20", in_channels=1))
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Looking at the numbers
+#
+# Run the cell below: it prints your norms for a freshly initialised ResNet-56 and Plain-56
+# (depth 8 while the grader runs) on a batch of the course's digits. Read the
+# columns from the bottom up: that is the direction the gradient travels. You will need these
+# numbers in Part 3.
+
+# %% nbgrader={"grade": false, "grade_id": "explore_norms", "locked": true, "schema_version": 3, "solution": false}
+digits = resnet_ref.load_data("embedded", limit=64)
+images, labels = next(iter(digits.loader("train", 64, shuffle=False)))
+images = digits.prepare(images, train=False)
+depth = 8 if GRADING else 56
+torch.manual_seed(0)
+net = resnet_ref.models.cifar_resnet(depth, skip=True, in_channels=1)
+residual = block_gradient_norms(net, images, labels)
+torch.manual_seed(0)
+net = resnet_ref.models.cifar_resnet(depth, skip=False, in_channels=1)
+plain = block_gradient_norms(net, images, labels)
+print(f"{'unit':>10}  {'residual':>10}  {'plain':>10}")
+for name in residual:
+    print(f"{name:>10}  {residual[name]:10.4f}  {plain[name]:10.4f}")
+last = list(residual)[-1]
+print(f"stem / last block: residual {residual['stem'] / residual[last]:.2f}, "
+      f"plain {plain['stem'] / plain[last]:.2f}")
+
+# %% [markdown]
+# ## Part 2: plain against residual, as depth grows
+#
+# The ResNet paper's central observation is **degradation**: a deeper plain network ends with
+# a *higher training error* than a shallower one, which overfitting cannot explain. Here you
+# repeat the experiment in miniature on the course's embedded digits.
+#
+# **Your task.** Write `compare_depths(depths, epochs, limit=None)` that, for each depth `d` in
+# `depths` (each of the form 6n + 2: 8, 14, 20, 32, ...):
+#
+# - builds the CIFAR-style plain and residual networks of that depth for one-channel images,
+#   `resnet_ref.models.cifar_resnet(d, skip=False, in_channels=1)` and `skip=True`, each right
+#   after `torch.manual_seed(0)` so that both start alike;
+# - trains each with `train(model, data, TrainConfig(epochs=epochs, progress=False))` on
+#   `data = resnet_ref.load_data("embedded", limit=limit)`;
+# - keeps the **final training error**, `history[-1]["train_error"]`, a float in [0, 1];
+#
+# and returns `{"plain": {d: error, ...}, "residual": {d: error, ...}}` with the depths as keys
+# in the order given. Load the data once.
+#
+# The graded check runs one epoch on tiny networks and a few images, so it only checks what
+# comes back; the numbers that matter come from the longer run in the next cell, which you run
+# yourself (it takes a few minutes on a laptop CPU).
+
+# %% nbgrader={"grade": false, "grade_id": "compare_depths", "locked": false, "schema_version": 3, "solution": true}
+def compare_depths(depths, epochs, limit=None):
+    """{"plain": {depth: final training error}, "residual": {depth: final training error}}."""
+    ### BEGIN SOLUTION
+    data = resnet_ref.load_data("embedded", limit=limit)
+    results = {"plain": {}, "residual": {}}
+    for depth in depths:
+        for kind, skip in (("plain", False), ("residual", True)):
+            torch.manual_seed(0)
+            model = resnet_ref.models.cifar_resnet(depth, skip=skip, in_channels=1)
+            history = train(model, data, TrainConfig(epochs=epochs, progress=False))
+            results[kind][depth] = history[-1]["train_error"]
+    return results
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "compare_depths_structure", "locked": true, "points": 2, "schema_version": 3, "solution": false}
+# [2 points] compare_depths returns {"plain": {...}, "residual": {...}} of errors in [0, 1].
+outcome = compare_depths([8], 1, limit=64)
+assert isinstance(outcome, dict), f"compare_depths should return a dict, got {type(outcome).__name__}"
+assert list(outcome) == ["plain", "residual"], f'expected the keys ["plain", "residual"], got {list(outcome)}'
+for kind in outcome:
+    assert list(outcome[kind]) == [8], f"outcome[{kind!r}] should have the depths [8] as keys, got {list(outcome[kind])}"
+    error = outcome[kind][8]
+    assert isinstance(error, float) and 0.0 <= error <= 1.0, (
+        f"outcome[{kind!r}][8] should be a training error, a float in [0, 1], got {error!r}"
+    )
+print("compare_depths: ok")
+### BEGIN HIDDEN TESTS
+outcome = compare_depths((14, 8), 1, limit=32)
+assert list(outcome) == ["plain", "residual"], f'expected the keys ["plain", "residual"], got {list(outcome)}'
+for kind in outcome:
+    assert list(outcome[kind]) == [14, 8], f"outcome[{kind!r}] should keep the depths' order [14, 8], got {list(outcome[kind])}"
+    for depth, error in outcome[kind].items():
+        assert isinstance(error, float) and 0.0 <= error <= 1.0, (
+            f"outcome[{kind!r}][{depth}] should be a training error in [0, 1], got {error!r}"
+        )
+### END HIDDEN TESTS
+
+# %% nbgrader={"grade": false, "grade_id": "explore_depths", "locked": true, "schema_version": 3, "solution": false}
+# The experiment: a few minutes on a laptop CPU; the grader runs a token version.
+if GRADING:
+    experiment = outcome  # the graded cell's token run; nothing new to learn from another
+else:
+    experiment = compare_depths([8, 20, 56], 5)
+print(f"{'depth':>6}  {'plain':>8}  {'residual':>8}   (final training error)")
+for depth in experiment["plain"]:
+    print(f"{depth:>6}  {experiment['plain'][depth]:8.1%}  {experiment['residual'][depth]:8.1%}")
+
+# %% [markdown]
+# ## Part 3: what the measurements say
+#
+# The documents argue that in a plain network the gradient reaching layer $l$ is a product of
+# one factor per layer above it, and that if each factor shrinks the gradient to, say, 0.9 of
+# its size, then 56 layers leave $0.9^{56} \approx 0.0028$ of it: the early layers barely
+# learn. With an identity shortcut every factor becomes $I + \partial F / \partial x$, which
+# contains the identity, so the product cannot collapse that way.
+#
+# **Your answer** (in the cell below, about 200–300 words; quote your own numbers):
+#
+# 1. What did your gradient norms show for the plain and the residual network at
+#    initialisation? Going from the last block back to the stem, does the norm shrink, stay or
+#    grow, and by roughly how much?
+# 2. Does that agree with the $0.9^{56}$ argument? If not, which assumption of the argument
+#    does a network with BatchNorm break, and what does that say about the cause of
+#    degradation?
+# 3. What did the training experiment show about plain against residual networks as depth
+#    grows, and how sure can you be from runs this short?
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "mark_scheme_interpretation", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": true}
+# ### BEGIN MARK SCHEME
+# **Mark scheme (5 points).** Reward what the learner *measured* and reasons from; do not
+# require the textbook story if their numbers contradict it.
+#
+# - **1 point: the measured norms, reported honestly.** With BatchNorm, at initialisation the
+#   plain network's norms typically **grow** going backwards (stem several times the last
+#   block; for Plain-56 often 10× or more), and the residual network's grow too but more
+#   gently. Full credit for quoting numbers and a direction that match their own table; no
+#   credit for claiming "plain gradients vanish" when their table shows them growing.
+# - **1 point: comparison with 0.9^56.** The argument assumes every layer's Jacobian shrinks
+#   the gradient by a fixed factor < 1. BatchNorm re-normalises each layer's activations, so
+#   the per-layer factors are not < 1 (they are often > 1: the normalisation divides by a
+#   small standard deviation); the measured gradients at init therefore do not vanish. So
+#   vanishing gradients at init are not what makes deep plain nets train worse here (the
+#   ResNet paper says the same: its plain nets had BN and healthy gradient norms).
+# - **1 point: what the shortcut changes.** The identity term gives every block's gradient a
+#   direct path, $\partial L/\partial x_l = \partial L/\partial x_L \prod (I + \partial
+#   F_i/\partial x_i)$, so the gradient is the upstream gradient plus corrections; the
+#   network starts close to (a sum of) shallow paths and keeps well-conditioned, less
+#   exploding/shattered gradients. Either "bounded growth" or "identity path" framing is fine.
+# - **1 point: the experiment.** Reports their own table: typically plain errors rise with
+#   depth (degradation) while residual errors stay flat or fall; or honestly reports that the
+#   short run did not separate them.
+# - **1 point: caution.** Notes that a few epochs, one seed and a small data set give noisy
+#   numbers (differences of a few percent may be noise; more seeds/epochs needed), and that
+#   degradation is about *training* error, so it is an optimisation difficulty, not overfitting.
+# ### END MARK SCHEME
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "interpretation", "locked": false, "points": 5, "schema_version": 3, "solution": true}
+# YOUR ANSWER HERE
