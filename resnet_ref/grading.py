@@ -40,8 +40,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.ops import SqueezeExcitation
 
-from .blocks import BasicBlock, BottleneckBlock
+from .blocks import BasicBlock, BottleneckBlock, PreActBlock
 
 LAYER_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
 
@@ -398,6 +399,13 @@ def _mismatch_hint(expected: LayerCall, found: LayerCall | None) -> str:
             return " — the padding is wrong: a 3x3 convolution needs padding 1"
         if e[1] == f[1] and e[3:] == f[3:] and e[2] == 4 * f[2]:
             return " — wrong expansion: a bottleneck's last 1x1 outputs 4 × out_channels"
+        if e[:7] == f[:7] and e[7] != f[7]:
+            return f" — the 3x3 convolution must be grouped: groups={e[7]}"
+        if e[1] == f[1] and e[3:] == f[3:] and e[3] == (1, 1) and expected.role != "shortcut":
+            return (
+                " — wrong bottleneck width: a grouped bottleneck works at"
+                " int(out_channels * base_width / 64) * groups channels"
+            )
         return ""
     if e[0] == "BatchNorm2d" and f[0] == "Conv2d":
         if expected.role == "shortcut":
@@ -412,6 +420,8 @@ def _extra_hint(extra: LayerCall) -> str:
     s = extra.signature
     if s[0] == "Conv2d" and s[3] == (1, 1) and s[4] == (1, 1) and s[1] == s[2]:
         return " — a projection where the identity suffices?"
+    if s[0] == "BatchNorm2d" and extra.role == "shortcut":
+        return " — a pre-activation projection is a 1x1 convolution alone, without BatchNorm"
     return ""
 
 
@@ -657,11 +667,46 @@ def _post_activation_mistakes(parts: Callable, last_bn: str, middle_variants: li
     ]
 
 
+def _preact_raw_projection(b: PreActBlock, x: torch.Tensor) -> torch.Tensor:
+    """A pre-activation block whose projection reads x instead of relu(bn1(x))."""
+    pre = torch.relu(b.bn1(x))
+    return b.residual(pre) + b.shortcut(x)
+
+
+def _se_scaled(se: SqueezeExcitation, x: torch.Tensor, pool: Callable, gate: Callable):
+    return x * gate(se.fc2(torch.relu(se.fc1(pool(x)))))
+
+
+def _max_pool(x: torch.Tensor) -> torch.Tensor:
+    return x.amax(dim=(2, 3), keepdim=True)
+
+
 MISTAKES: dict[type, list[tuple[str, Callable]]] = {
     BasicBlock: _post_activation_mistakes(_basic_parts, "bn2", [False]),
     BottleneckBlock: _post_activation_mistakes(
         _bottleneck_parts, "bn3", [(False, True), (True, False)]
     ),
+    PreActBlock: [
+        (
+            "a ReLU after the addition; a pre-activation block leaves the sum as it is",
+            lambda b, x: torch.relu(b(x)),
+        ),
+        (
+            "the projection shortcut takes x; in a pre-activation block it takes the"
+            " pre-activated input relu(bn1(x))",
+            _preact_raw_projection,
+        ),
+    ],
+    SqueezeExcitation: [
+        (
+            "no sigmoid: the channel weights must be squashed into (0, 1) before scaling",
+            lambda se, x: _se_scaled(se, x, se.avgpool, lambda s: s),
+        ),
+        (
+            "the squeeze takes the maximum over each channel; it is the global average",
+            lambda se, x: _se_scaled(se, x, _max_pool, torch.sigmoid),
+        ),
+    ],
 }
 """Known mistakes per reference class: ``(message, function(reference_module, x))``.
 
@@ -966,6 +1011,138 @@ def check_input_unchanged(block, *args, **kwargs) -> Result:
     return _ok(f"{call}: input left unchanged")
 
 
+@_checked
+def check_preact_identity(block, *args, **kwargs) -> Result:
+    """With its last convolution zeroed, a pre-activation block that keeps the shape is ``x``.
+
+    A pre-activation block ends its residual branch with a convolution and adds nothing after
+    the sum, so zeroing that convolution must give back the input exactly, negatives included.
+    """
+    kwargs, options = _split(kwargs)
+    call = describe_call(block, args, kwargs)
+    learner = _build(block, args, kwargs)
+    x = _random(_input_shape(args, options), fresh_generator())
+    calls, error = trace_layers(learner, x.clone())
+    if error is not None:
+        raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}")
+    convs = [c.module for c in calls if isinstance(c.module, nn.Conv2d)]
+    if not convs:
+        return _fail(f"{call}: found no nn.Conv2d layer to silence the residual branch with")
+    with torch.no_grad():
+        convs[-1].weight.zero_()
+        if convs[-1].bias is not None:
+            convs[-1].bias.zero_()
+    learner.eval()
+    with torch.no_grad():
+        got = _forward(learner, x.clone(), call)
+    if _shape(got) != _shape(x):
+        return _fail(f"{call}: expected output shape {_shape(x)}, got {_shape(got)}")
+    if _difference(got, x) <= TOLERANCE:
+        return _ok(f"{call}: x itself when the last convolution is zero")
+    silenced = f"{call} with its last convolution ({describe_layer(convs[-1])}) set to zero"
+    if _difference(got, torch.relu(x)) <= TOLERANCE:
+        why = "a ReLU after the addition; a pre-activation block leaves the sum as it is"
+    elif float(got.abs().max()) <= TOLERANCE:
+        why = "the input is not added back (forgot the addition?)"
+    else:
+        why = "the identity shortcut should pass x unchanged, and nothing may follow the sum"
+    return _fail(
+        f"{silenced}: expected x itself, got something that differs by"
+        f" {_difference(got, x):.3g} — {why}"
+    )
+
+
+def _dense_size(layer: nn.Module) -> tuple | None:
+    """``(inputs, outputs, has bias)`` of a Linear or of a 1x1 Conv2d that acts as one."""
+    if isinstance(layer, nn.Linear):
+        return (layer.in_features, layer.out_features, layer.bias is not None)
+    if (
+        isinstance(layer, nn.Conv2d)
+        and _pair(layer.kernel_size) == (1, 1)
+        and _pair(layer.stride) == (1, 1)
+        and _padding(layer) == (0, 0)
+        and layer.groups == 1
+    ):
+        return (layer.in_channels, layer.out_channels, layer.bias is not None)
+    return None
+
+
+def _describe_dense(size: tuple) -> str:
+    bias = "with" if size[2] else "without"
+    return f"a Linear or 1x1 Conv2d from {size[0]} to {size[1]} channels, {bias} bias"
+
+
+@_checked
+def check_forward_dense(block, reference, *args, **kwargs) -> Result:
+    """Like :func:`check_forward`, for modules built of Linear and 1x1 Conv2d layers.
+
+    A squeeze-and-excitation unit may use either: on a pooled ``[N, C, 1, 1]`` tensor a 1x1
+    convolution and a linear layer of the same size compute the same thing. The layers are
+    paired in the order they run and the reference's weights copied, reshaped, into them.
+    """
+    kwargs, options = _split(kwargs)
+    generator = fresh_generator()
+    call = describe_call(block, args, kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
+        ref = reference(*args, **kwargs)
+    learner = _build(block, args, kwargs)
+    shape = _input_shape(args, options)
+    probe = _random(shape, generator)
+    ref_calls, ref_error = trace_layers(ref, probe.clone())
+    if ref_error is not None:  # a bug in the test itself, not in the learner's code
+        raise ref_error
+    learner_calls, learner_error = trace_layers(learner, probe.clone())
+    if learner_error is not None:
+        message = _first_line(learner_error) + _error_hint(learner_error)
+        raise _LearnerError(f"{call} raised {message}")
+    for i, ref_call in enumerate(ref_calls):
+        expected = _describe_dense(_dense_size(ref_call.module))
+        if i >= len(learner_calls):
+            return _fail(
+                f"{call}: expected {expected} as the {ordinal(i + 1)} layer to run, but only"
+                f" {len(learner_calls)} layers ran"
+            )
+        found = learner_calls[i]
+        if _dense_size(found.module) != _dense_size(ref_call.module):
+            bias = "" if getattr(found.module, "bias", None) is not None else " without bias"
+            return _fail(
+                f"{call}: expected {expected} as the {ordinal(i + 1)} layer to run, found a"
+                f" {found.description}{bias}"
+            )
+    if len(learner_calls) > len(ref_calls):
+        extra = learner_calls[len(ref_calls)]
+        return _fail(f"{call}: found an extra {extra.description} that resnet_ref does not have")
+    with torch.no_grad():
+        for ref_call, found in zip(ref_calls, learner_calls, strict=True):
+            target, source = found.module, ref_call.module
+            target.weight.copy_(source.weight.reshape(target.weight.shape))
+            if target.bias is not None:
+                target.bias.copy_(source.bias)
+    for mode in options.get("modes", ("train", "eval")):
+        ref.train(mode == "train")
+        learner.train(mode == "train")
+        snapshot = copy.deepcopy(ref)
+        x = _random(shape, generator)
+        with torch.no_grad():
+            expected = ref(x.clone())
+            got = _forward(learner, x.clone(), call)
+        if _shape(got) != _shape(expected):
+            return _fail(
+                f"{call}, {mode} mode: expected output shape {_shape(expected)},"
+                f" got {_shape(got)} — the output is the input, rescaled channel by channel"
+            )
+        if _difference(got, expected) > TOLERANCE:
+            mistake = _diagnose(snapshot, x, got) or (
+                "check the order: average pool → reduce → ReLU → expand → sigmoid → multiply"
+            )
+            return _fail(
+                f"{call}, {mode} mode: expected the reference's output, got one that differs"
+                f" by {_difference(got, expected):.3g} (relative) — likely mistake: {mistake}"
+            )
+    return _ok(f"{call}: outputs match the reference")
+
+
 @contextlib.contextmanager
 def _no_modules_built() -> Iterator[None]:
     original = nn.Module.__init__
@@ -1018,168 +1195,6 @@ def check_count_function(function, kind, reference, *args, **kwargs) -> Result:
     return _ok(f"{call} == {expected:,}")
 
 
-# --- gradient norms through depth (assignment a4) -----------------------------------------------
-
-
-def _probe_model(factory: Callable, kwargs: dict, generator: torch.Generator):
-    """A model from ``factory(**kwargs)`` with seeded weights, and a small batch to probe it."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-        model = factory(**kwargs)
-    channels = kwargs.get("in_channels", 3)
-    x = _random((4, channels, 8, 8), generator)
-    classes = model.fc.out_features if hasattr(model, "fc") else 10
-    y = torch.randint(0, classes, (4,), generator=generator)
-    return model, x, y
-
-
-def _call_norms(function: Callable, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    name = getattr(function, "__name__", "the function")
-    try:
-        value = function(model, x, y)
-    except Exception as error:
-        raise _LearnerError(
-            f"{name}(model, x, y) raised {_first_line(error)}{_error_hint(error)}"
-        ) from None
-    if not isinstance(value, dict):
-        raise _LearnerError(
-            f"{name} should return a dict of name -> norm, got {type(value).__name__}"
-        )
-    return value
-
-
-def _unit_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, where: str) -> list[float]:
-    """Candidate wrong answers: gradient norms at the units' inputs, or of their parameters."""
-    import torch.nn.functional as F
-
-    model = copy.deepcopy(model)
-    units = [model.stem, *(module for _, module in model.blocks())]
-    seen = []
-    hooks = [u.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0])) for u in units]
-    try:
-        x = x.clone().requires_grad_(True)
-        loss = F.cross_entropy(model(x), y)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    if where == "inputs":
-        return [g.norm().item() for g in torch.autograd.grad(loss, seen)]
-    norms = []
-    for unit in units:
-        grads = torch.autograd.grad(loss, list(unit.parameters()), retain_graph=True)
-        norms.append(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item())
-    return norms
-
-
-def _close(got: list[float], expected: list[float]) -> bool:
-    scale = max([1.0, *map(abs, expected)])
-    return all(abs(g - e) <= 1e-3 * scale for g, e in zip(got, expected, strict=True))
-
-
-@_checked
-def check_gradient_norms(function, factory, **kwargs) -> Result:
-    """``function(model, x, y)`` returns what ``resnet_ref.analysis.gradient_norms`` returns.
-
-    ``model = factory(**kwargs)`` (a ResNet from ``resnet_ref``); the keys must be the same
-    names in the same (forward) order, and the values the same norms within a small tolerance.
-    """
-    from .analysis import gradient_norms
-
-    name = getattr(function, "__name__", "the function")
-    model, x, y = _probe_model(factory, kwargs, fresh_generator())
-    learner_model = copy.deepcopy(model)
-    expected = gradient_norms(model, x, y)
-    got = _call_norms(function, learner_model, x.clone(), y.clone())
-    keys = list(got)
-    if keys != list(expected):
-        return _fail(
-            f"{name}: expected the keys {list(expected)} in forward order (the stem, then"
-            f" model.blocks()), got {keys}"
-        )
-    values = []
-    for key in keys:
-        try:
-            values.append(float(got[key]))
-        except (TypeError, ValueError):
-            return _fail(
-                f"{name}: the value for {key!r} should be a float, got {type(got[key]).__name__}"
-            )
-    wanted = list(expected.values())
-    if _close(values, wanted):
-        return _ok(f"{name}: {len(keys)} norms agree with the reference")
-    worst = max(range(len(keys)), key=lambda i: abs(values[i] - wanted[i]))
-    hint = ""
-    if _close(values, _unit_norms(model, x, y, "inputs")):
-        hint = (
-            " — likely mistake: these are the gradients at each block's input; measure them at"
-            " its output (a forward hook's `output`, not a pre-hook's `inputs`)"
-        )
-    elif _close(values, _unit_norms(model, x, y, "parameters")):
-        hint = (
-            " — likely mistake: these are the norms of the parameter gradients; measure the"
-            " gradient with respect to each block's output activations"
-        )
-    return _fail(
-        f"{name}: at {keys[worst]!r} expected {wanted[worst]:.6g}, got {values[worst]:.6g}{hint}"
-    )
-
-
-def _hook_count(model: nn.Module) -> int:
-    total = 0
-    for module in model.modules():
-        for attribute in (
-            "_forward_hooks",
-            "_forward_pre_hooks",
-            "_backward_hooks",
-            "_backward_pre_hooks",
-        ):
-            total += len(getattr(module, attribute, {}))
-    return total
-
-
-@_checked
-def check_leaves_model_unchanged(function, factory, **kwargs) -> Result:
-    """``function(model, x, y)`` leaves no hooks, and ``.grad``, state and mode as they were."""
-    name = getattr(function, "__name__", "the function")
-    model, x, y = _probe_model(factory, kwargs, fresh_generator())
-    model.eval()
-    generator = fresh_generator()
-    for parameter in model.parameters():
-        parameter.grad = _random(parameter.shape, generator)
-    grads = [p.grad.clone() for p in model.parameters()]
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    hooks = _hook_count(model)
-    _call_norms(function, model, x, y)
-    left = _hook_count(model) - hooks
-    if left:
-        return _fail(
-            f"{name} left {left} hook(s) registered on the model — keep the handles that"
-            " register_forward_hook returns and call .remove() on each, in a `finally:` block"
-        )
-    changed = sum(
-        p.grad is None or not torch.equal(p.grad, g)
-        for p, g in zip(model.parameters(), grads, strict=True)
-    )
-    if changed:
-        return _fail(
-            f"{name} changed the .grad of {changed} parameter(s) — take the gradients with"
-            " torch.autograd.grad(loss, outputs), which does not touch .grad, not loss.backward()"
-        )
-    for key, value in model.state_dict().items():
-        if not torch.equal(value, state[key]):
-            what = "a parameter" if key in dict(model.named_parameters()) else "a buffer"
-            return _fail(
-                f"{name} changed {what}, {key!r} — the training-mode forward pass updates the"
-                " BatchNorm running statistics: save the buffers first and copy them back"
-            )
-    if any(module.training for module in model.modules()):
-        return _fail(
-            f"{name} left a model that was in eval mode in training mode — restore the mode"
-            " it had (model.train(was_training))"
-        )
-    return _ok(f"{name}: model left as it was")
-
-
 __all__ = [
     "MISTAKES",
     "TOLERANCE",
@@ -1188,12 +1203,12 @@ __all__ = [
     "check_attribute",
     "check_count_function",
     "check_forward",
-    "check_gradient_norms",
+    "check_forward_dense",
     "check_identity",
     "check_input_gradient",
     "check_input_unchanged",
-    "check_leaves_model_unchanged",
     "check_parameter_count",
+    "check_preact_identity",
     "check_shape",
     "describe_layer",
     "expect",
