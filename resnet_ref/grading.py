@@ -1195,6 +1195,168 @@ def check_count_function(function, kind, reference, *args, **kwargs) -> Result:
     return _ok(f"{call} == {expected:,}")
 
 
+# --- gradient norms through depth (assignment a4) -----------------------------------------------
+
+
+def _probe_model(factory: Callable, kwargs: dict, generator: torch.Generator):
+    """A model from ``factory(**kwargs)`` with seeded weights, and a small batch to probe it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+        model = factory(**kwargs)
+    channels = kwargs.get("in_channels", 3)
+    x = _random((4, channels, 8, 8), generator)
+    classes = model.fc.out_features if hasattr(model, "fc") else 10
+    y = torch.randint(0, classes, (4,), generator=generator)
+    return model, x, y
+
+
+def _call_norms(function: Callable, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    name = getattr(function, "__name__", "the function")
+    try:
+        value = function(model, x, y)
+    except Exception as error:
+        raise _LearnerError(
+            f"{name}(model, x, y) raised {_first_line(error)}{_error_hint(error)}"
+        ) from None
+    if not isinstance(value, dict):
+        raise _LearnerError(
+            f"{name} should return a dict of name -> norm, got {type(value).__name__}"
+        )
+    return value
+
+
+def _unit_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, where: str) -> list[float]:
+    """Candidate wrong answers: gradient norms at the units' inputs, or of their parameters."""
+    import torch.nn.functional as F
+
+    model = copy.deepcopy(model)
+    units = [model.stem, *(module for _, module in model.blocks())]
+    seen = []
+    hooks = [u.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0])) for u in units]
+    try:
+        x = x.clone().requires_grad_(True)
+        loss = F.cross_entropy(model(x), y)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if where == "inputs":
+        return [g.norm().item() for g in torch.autograd.grad(loss, seen)]
+    norms = []
+    for unit in units:
+        grads = torch.autograd.grad(loss, list(unit.parameters()), retain_graph=True)
+        norms.append(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item())
+    return norms
+
+
+def _close(got: list[float], expected: list[float]) -> bool:
+    scale = max([1.0, *map(abs, expected)])
+    return all(abs(g - e) <= 1e-3 * scale for g, e in zip(got, expected, strict=True))
+
+
+@_checked
+def check_gradient_norms(function, factory, **kwargs) -> Result:
+    """``function(model, x, y)`` returns what ``resnet_ref.analysis.gradient_norms`` returns.
+
+    ``model = factory(**kwargs)`` (a ResNet from ``resnet_ref``); the keys must be the same
+    names in the same (forward) order, and the values the same norms within a small tolerance.
+    """
+    from .analysis import gradient_norms
+
+    name = getattr(function, "__name__", "the function")
+    model, x, y = _probe_model(factory, kwargs, fresh_generator())
+    learner_model = copy.deepcopy(model)
+    expected = gradient_norms(model, x, y)
+    got = _call_norms(function, learner_model, x.clone(), y.clone())
+    keys = list(got)
+    if keys != list(expected):
+        return _fail(
+            f"{name}: expected the keys {list(expected)} in forward order (the stem, then"
+            f" model.blocks()), got {keys}"
+        )
+    values = []
+    for key in keys:
+        try:
+            values.append(float(got[key]))
+        except (TypeError, ValueError):
+            return _fail(
+                f"{name}: the value for {key!r} should be a float, got {type(got[key]).__name__}"
+            )
+    wanted = list(expected.values())
+    if _close(values, wanted):
+        return _ok(f"{name}: {len(keys)} norms agree with the reference")
+    worst = max(range(len(keys)), key=lambda i: abs(values[i] - wanted[i]))
+    hint = ""
+    if _close(values, _unit_norms(model, x, y, "inputs")):
+        hint = (
+            " — likely mistake: these are the gradients at each block's input; measure them at"
+            " its output (a forward hook's `output`, not a pre-hook's `inputs`)"
+        )
+    elif _close(values, _unit_norms(model, x, y, "parameters")):
+        hint = (
+            " — likely mistake: these are the norms of the parameter gradients; measure the"
+            " gradient with respect to each block's output activations"
+        )
+    return _fail(
+        f"{name}: at {keys[worst]!r} expected {wanted[worst]:.6g}, got {values[worst]:.6g}{hint}"
+    )
+
+
+def _hook_count(model: nn.Module) -> int:
+    total = 0
+    for module in model.modules():
+        for attribute in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+        ):
+            total += len(getattr(module, attribute, {}))
+    return total
+
+
+@_checked
+def check_leaves_model_unchanged(function, factory, **kwargs) -> Result:
+    """``function(model, x, y)`` leaves no hooks, and ``.grad``, state and mode as they were."""
+    name = getattr(function, "__name__", "the function")
+    model, x, y = _probe_model(factory, kwargs, fresh_generator())
+    model.eval()
+    generator = fresh_generator()
+    for parameter in model.parameters():
+        parameter.grad = _random(parameter.shape, generator)
+    grads = [p.grad.clone() for p in model.parameters()]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    hooks = _hook_count(model)
+    _call_norms(function, model, x, y)
+    left = _hook_count(model) - hooks
+    if left:
+        return _fail(
+            f"{name} left {left} hook(s) registered on the model — keep the handles that"
+            " register_forward_hook returns and call .remove() on each, in a `finally:` block"
+        )
+    changed = sum(
+        p.grad is None or not torch.equal(p.grad, g)
+        for p, g in zip(model.parameters(), grads, strict=True)
+    )
+    if changed:
+        return _fail(
+            f"{name} changed the .grad of {changed} parameter(s) — take the gradients with"
+            " torch.autograd.grad(loss, outputs), which does not touch .grad, not loss.backward()"
+        )
+    for key, value in model.state_dict().items():
+        if not torch.equal(value, state[key]):
+            what = "a parameter" if key in dict(model.named_parameters()) else "a buffer"
+            return _fail(
+                f"{name} changed {what}, {key!r} — the training-mode forward pass updates the"
+                " BatchNorm running statistics: save the buffers first and copy them back"
+            )
+    if any(module.training for module in model.modules()):
+        return _fail(
+            f"{name} left a model that was in eval mode in training mode — restore the mode"
+            " it had (model.train(was_training))"
+        )
+    return _ok(f"{name}: model left as it was")
+
+
 __all__ = [
     "MISTAKES",
     "TOLERANCE",
@@ -1204,9 +1366,11 @@ __all__ = [
     "check_count_function",
     "check_forward",
     "check_forward_dense",
+    "check_gradient_norms",
     "check_identity",
     "check_input_gradient",
     "check_input_unchanged",
+    "check_leaves_model_unchanged",
     "check_parameter_count",
     "check_preact_identity",
     "check_shape",
