@@ -1,60 +1,154 @@
-"""The real Jupyter Book build of the whole course: strict, and with no CDN scripts."""
+"""The real Jupyter Book build of the whole course: strict, complete, and with no CDN scripts.
 
+The book is built once per session by the ``built_book`` fixture (tests/conftest.py).
+"""
+
+import json
 import re
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+import yaml
+from conftest import ROOT, jupyter_book
 
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
 # A <script> whose src names a host (http://, https:// or protocol-relative //).
 REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"']?(?:https?:)?//", re.IGNORECASE)
+# Any element attribute that makes the browser fetch from another host on page load.
+REMOTE_LOAD = re.compile(
+    r"<(?:script|img|link|iframe|source|video|audio)\b[^>]*\b(?:src|href)=[\"']?(?:https?:)?//",
+    re.IGNORECASE,
+)
 
 
-def jupyter_book():
-    """Return the jupyter-book executable of the running environment."""
-    beside_python = Path(sys.executable).parent / "jupyter-book"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("jupyter-book")
-    assert found, "jupyter-book is not installed (run: python3 course.py setup)"
-    return found
+PAGE_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A page
+
+"""
 
 
-@pytest.mark.slow
-def test_book_builds_strictly_and_loads_mathjax_locally(tmp_path):
-    """Build the repository's book with warnings as errors; pages must load no remote script."""
-    result = subprocess.run(
-        [
-            jupyter_book(),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(tmp_path),
-            "-W",
-            "-n",
-            "--keep-going",
-            "--all",
-        ],
-        capture_output=True,
-        text=True,
+BIBLIOGRAPHY = "\n```{bibliography}\n```\n"
+
+
+def toc_pages():
+    """The documents of the table of contents, root first."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+def test_book_builds_strictly(built_book):
+    # Sphinx's warnings ("<where>: WARNING: <what>"), not the kernels' log lines
+    # ("[IPKernelApp] WARNING | ...") that jupyter-cache passes through.
+    warnings = [line for line in built_book.log.splitlines() if "WARNING:" in line]
+    assert built_book.returncode == 0, (
+        "strict book build failed (warnings are errors):\n"
+        + "\n".join(warnings[:50])
+        + f"\n--- end of the log ---\n{built_book.log[-4000:]}"
     )
-    assert result.returncode == 0, f"strict book build failed:\n{result.stdout}\n{result.stderr}"
+    assert not warnings, "\n".join(warnings)
 
-    html = tmp_path / "_build" / "html"
-    intro = html / "book" / "intro.html"
-    assert intro.is_file(), f"intro page missing; built: {sorted(html.rglob('*.html'))}"
 
-    intro_text = intro.read_text(encoding="utf-8")
+def test_every_page_of_the_toc_is_built_and_executed(built_book):
+    for docname in toc_pages():
+        page = built_book.html / f"{docname}.html"
+        assert page.is_file(), f"{docname}: no page built"
+    # No notebook failed (MyST-NB writes a report for each failure).
+    reports = sorted((built_book.html / "reports").rglob("*.log"))
+    assert not reports, "cells failed: " + ", ".join(str(r.name) for r in reports)
+
+
+def test_mathjax_and_widgets_are_served_locally(built_book):
+    html = built_book.html
+    intro_text = (html / "book" / "intro.html").read_text(encoding="utf-8")
     assert 'src="../_static/mathjax/tex-chtml.js"' in intro_text, "MathJax is not served locally"
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
+    preface = (html / "book" / "ch00_preface.html").read_text(encoding="utf-8")
+    assert 'src="../_static/widgets/embed.js' in preface, "the widget manager is not local"
+    assert (html / "_static" / "widgets" / "embed.js").is_file()
+    state = re.search(
+        r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', preface, re.S
+    )
+    assert state, "the preface's executed notebook stored no widget state"
+    assert json.loads(state.group(1))["state"], "the stored widget state is empty"
+
+
+def test_no_page_loads_anything_from_another_host(built_book):
     remote = [
-        f"{page.relative_to(html)}: {match.group(0)}"
-        for page in html.rglob("*.html")
-        for match in REMOTE_SCRIPT.finditer(page.read_text(encoding="utf-8"))
+        f"{page.relative_to(built_book.html)}: {match.group(0)}"
+        for page in built_book.pages()
+        for match in REMOTE_LOAD.finditer(page.read_text(encoding="utf-8"))
     ]
-    assert not remote, "pages load scripts from another host:\n" + "\n".join(remote)
-    assert not any("cdn.jsdelivr" in p.read_text(encoding="utf-8") for p in html.rglob("*.html"))
+    assert not remote, "pages load files from another host:\n" + "\n".join(remote)
+    assert not any(
+        REMOTE_SCRIPT.search(page.read_text(encoding="utf-8")) for page in built_book.pages()
+    )
+
+
+def test_chapters_link_to_colab_and_to_their_notebook(built_book):
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    owner_repo = repository["url"].removeprefix("https://github.com/").rstrip("/")
+    chapters = [name for name in toc_pages() if name.split("/")[-1].startswith("ch")]
+    assert len(chapters) == 13
+    for docname in chapters:
+        name = docname.split("/")[-1]
+        page = (built_book.html / f"{docname}.html").read_text(encoding="utf-8")
+        colab = (
+            f"https://colab.research.google.com/github/{owner_repo}/blob/"
+            f"{repository['branch']}/book/notebooks/{name}.ipynb"
+        )
+        assert f'href="{colab}"' in page, f"{name}: no Colab link to {colab}"
+        assert f'href="../notebooks/{name}.ipynb"' in page, f"{name}: no download link"
+        download = built_book.html / "notebooks" / f"{name}.ipynb"
+        assert download.is_file(), f"{name}: the notebook is not in the built site"
+        assert json.loads(download.read_text(encoding="utf-8"))["cells"]
+    intro = (built_book.html / "book" / "intro.html").read_text(encoding="utf-8")
+    assert "colab.research.google.com" not in intro, "only chapters get launch links"
+
+
+@pytest.mark.parametrize(
+    "defect, body",
+    [
+        (None, "```{code-cell} ipython3\nprint(1)\n```\n\n{cite:p}`he2016deep`\n" + BIBLIOGRAPHY),
+        ("cell error", "```{code-cell} ipython3\nraise ValueError('boom')\n```\n"),
+        ("broken reference", "See {ref}`no-such-label`.\n"),
+        ("missing glue key", "The value is {glue:text}`no_such_key`.\n"),
+        ("unknown citation", "As shown by {cite:p}`no_such_paper`.\n" + BIBLIOGRAPHY),
+    ],
+)
+def test_the_course_configuration_fails_the_build_on(defect, body, tmp_path):
+    """A one-page book with the course's _config.yml: each defect alone fails the build.
+
+    The case without a defect shows that the page itself builds, so each failure is the defect's.
+    """
+    for path in ["_config.yml", "book/_ext", "book/_static", "book/references.bib"]:
+        source, target = ROOT / path, tmp_path / path
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/page\n", encoding="utf-8")
+    (tmp_path / "book" / "page.md").write_text(PAGE_HEADER + body, encoding="utf-8")
+    result = subprocess.run(
+        [jupyter_book(), "build", str(tmp_path), "-W", "-n", "--keep-going", "--all"],
+        capture_output=True,
+        text=True,
+    )
+    if defect is None:
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    else:
+        assert result.returncode != 0, f"the build passed despite a {defect}"
+        assert "WARNING" in result.stdout + result.stderr

@@ -15,6 +15,8 @@ It does small things that Jupyter Book 1 does not do by itself:
    keep such a docstring as written. And a type alias (``History = list[dict[str, float]]``) is
    documented as data, while a signature that uses it refers to it as a class: the
    ``missing-reference`` hook lets such a reference find the alias.
+3. Pages: a script is included once per page (see ``_drop_duplicate_scripts``), and
+   ``_static/widgets-mathjax3.js`` lets the ipywidgets manager typeset with MathJax 3.
 """
 
 import os
@@ -146,6 +148,25 @@ def _type_alias_as_data(app, env, node, contnode):
     )
 
 
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Include each script once: sphinx-thebe's inline configuration (``const THEBE_JS_URL =
+    ...``) reaches the pages twice under Jupyter Book 1, and the second copy throws
+    "Identifier 'THEBE_JS_URL' has already been declared" in every page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {}) or {}
+        # An inline script has the file name None or "", depending on who added it.
+        filename = getattr(script, "filename", str(script)) or ""
+        key = (str(filename), tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    scripts[:] = kept
+
+
 def setup(app: Sphinx):
     """Connect the hooks; the extension keeps no state between builds."""
     app.setup_extension("sphinx.ext.napoleon")
@@ -154,5 +175,7 @@ def setup(app: Sphinx):
     app.connect("missing-reference", _type_alias_as_data)
     app.connect("doctree-resolved", _add_launch_links)
     app.connect("build-finished", _copy_notebooks)
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.add_css_file("course.css")
+    app.add_js_file("widgets-mathjax3.js")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,218 @@
+"""Every page of the built book in a real browser, with the network blocked.
+
+Headless Chromium (Debian's ``chromium``, driven by Playwright's Python package) opens each page
+of the one session build (``built_book`` in tests/conftest.py), served from 127.0.0.1. Every
+request to another host is refused and counted as a failure. On each page: no console errors or
+uncaught exceptions, no failed requests, no broken images, math typeset by MathJax where the page
+has math, outputs where the page has executed code cells, and every embedded widget rendered.
+Screenshots of two pages go to the test's temporary folder, and to ``$BOOK_SCREENSHOTS`` if set.
+"""
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT_PAGES = ["book/ch00_preface.html", "book/ch01_cnns.html"]
+
+# Waits in the page for what renders after load: images, MathJax, the widget manager.
+VIEWS = 'script[type="application/vnd.jupyter.widget-view+json"]'
+SETTLE = """
+async () => {
+  for (const img of document.images) { img.loading = "eager"; }
+  const loaded = (img) => new Promise((done) => {
+    img.addEventListener("load", done);
+    img.addEventListener("error", done);
+  });
+  await Promise.all([...document.images].map((img) => img.complete ? null : loaded(img)));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const views = document.querySelectorAll('VIEWS');
+  for (let i = 0; i < 100; i++) {
+    if (document.querySelectorAll(".widget-subarea").length >= views.length) break;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+""".replace("'VIEWS'", repr(VIEWS))
+
+# What the page shows once settled.
+INSPECT = """
+() => {
+  const views = document.querySelectorAll('VIEWS');
+  const areas = [...document.querySelectorAll(".widget-subarea")];
+  return {
+    brokenImages: [...document.images]
+      .filter((img) => !(img.complete && img.naturalWidth > 0))
+      .map((img) => img.getAttribute("src")),
+    mathSource: document.querySelectorAll(".math, span.math, div.math").length,
+    mathRendered: document.querySelectorAll("mjx-container").length,
+    mathErrors: document.querySelectorAll("mjx-merror").length,
+    codeCells: document.querySelectorAll("div.cell").length,
+    cellOutputs: document.querySelectorAll("div.cell_output").length,
+    widgetViews: views.length,
+    widgetAreas: areas.length,
+    emptyWidgets: areas.filter((area) => area.childElementCount === 0
+      || (area.offsetParent !== null && area.getBoundingClientRect().height === 0)).length,
+  };
+}
+""".replace("'VIEWS'", repr(VIEWS))
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built site without logging every request."""
+
+    def log_message(self, format, *args):
+        """Stay quiet."""
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """Serve the built site on 127.0.0.1 for the module's tests; yield its base URL."""
+    assert built_book.html.is_dir(), "the book was not built"
+    handler = functools.partial(QuietHandler, directory=str(built_book.html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing (python3 course.py test installs it with apt-get)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, site, relative):
+    """Open one page offline; return the page, its findings and the problems seen on the way."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # The book theme reads its colour mode from localStorage and logs "Got invalid theme mode"
+    # as a console error when a fresh profile has none; a reader's browser has one after the
+    # first visit, so set it before any page script runs.
+    context.add_init_script(
+        "localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light');"
+    )
+    problems = []
+
+    def route(route):
+        if route.request.url.startswith(site):
+            route.continue_()
+        else:
+            problems.append(f"request to another host: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console error: {message.text}") if message.type == "error" else None
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
+    page.on(
+        "requestfailed",
+        lambda request: (
+            None
+            if not request.url.startswith(site)  # already reported by the route
+            else problems.append(f"failed request: {request.url} ({request.failure})")
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"HTTP {response.status}: {response.url}")
+            if response.status >= 400
+            else None
+        ),
+    )
+    page.goto(site + relative, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    page.evaluate(SETTLE)
+    found = page.evaluate(INSPECT)
+    return context, page, found, problems
+
+
+def check(found):
+    """What is wrong with a settled page, judged by its findings."""
+    wrong = []
+    if found["brokenImages"]:
+        wrong.append(f"broken images: {found['brokenImages']}")
+    if found["mathSource"] and not found["mathRendered"]:
+        wrong.append(f"{found['mathSource']} math elements, none typeset by MathJax")
+    if found["mathErrors"]:
+        wrong.append(f"{found['mathErrors']} MathJax errors")
+    if found["codeCells"] and not found["cellOutputs"]:
+        wrong.append(f"{found['codeCells']} code cells and not one output")
+    if found["widgetAreas"] < found["widgetViews"]:
+        wrong.append(f"{found['widgetViews']} widgets, {found['widgetAreas']} rendered")
+    if found["emptyWidgets"]:
+        wrong.append(f"{found['emptyWidgets']} widgets rendered empty")
+    return wrong
+
+
+def test_every_page_renders_offline(built_book, site, browser):
+    pages = [page.relative_to(built_book.html).as_posix() for page in built_book.pages()]
+    assert len(pages) >= 17, pages  # intro, preface, 12 chapters, 3 appendices at least
+    report, totals = [], {"mathRendered": 0, "cellOutputs": 0, "widgetAreas": 0}
+    for relative in pages:
+        context, page, found, problems = open_page(browser, site, relative)
+        context.close()
+        for key in totals:
+            totals[key] += found[key]
+        report += [f"{relative}: {problem}" for problem in problems + check(found)]
+    assert not report, "\n".join(report)
+    # The book as a whole has typeset math, executed outputs and rendered widgets.
+    assert all(totals.values()), totals
+
+
+def test_a_widget_works_in_the_static_page(site, browser):
+    """The preface's preset explorer: both tables are embedded; the buttons switch them."""
+    context, page, found, problems = open_page(browser, site, "book/ch00_preface.html")
+    try:
+        assert not problems and not check(found), problems + check(found)
+        tables = page.locator(".widget-subarea .widget-html-content")
+        assert "CPU preset" in " ".join(tables.all_inner_texts())
+        page.locator(".widget-toggle-button", has_text="gpu").first.click()
+        page.wait_for_timeout(300)
+        assert "GPU preset" in " ".join(tables.all_inner_texts())
+    finally:
+        context.close()
+
+
+def test_screenshots_of_two_pages(site, browser, tmp_path):
+    folders = [tmp_path]
+    if os.environ.get("BOOK_SCREENSHOTS"):
+        folders.append(Path(os.environ["BOOK_SCREENSHOTS"]))
+    for relative in SCREENSHOT_PAGES:
+        context, page, found, problems = open_page(browser, site, relative)
+        shot = tmp_path / (Path(relative).stem + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+        context.close()
+        assert shot.stat().st_size > 10_000, f"{shot} looks blank"
+        for folder in folders[1:]:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, folder / shot.name)

@@ -1,0 +1,104 @@
+"""The built book must not give away the graded exercises.
+
+Scans every text file of the one session build (``built_book`` in tests/conftest.py) for
+nbgrader's solution and hidden-test markers, and for the distinctive lines of solution code and
+hidden tests in ``solutions/``, read from the instructor notebooks when the test runs.
+"""
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+MARKERS = [
+    "BEGIN SOLUTION",
+    "END SOLUTION",
+    "BEGIN HIDDEN TESTS",
+    "END HIDDEN TESTS",
+    "BEGIN MARK SCHEME",
+]
+REGION = re.compile(
+    r"(?:BEGIN SOLUTION|BEGIN HIDDEN TESTS|BEGIN MARK SCHEME)[^\n]*\n(.*?)\n[^\n]*"
+    r"(?:END SOLUTION|END HIDDEN TESTS|END MARK SCHEME)",
+    re.S,
+)
+TEXT_FILES = {".html", ".js", ".txt", ".md", ".ipynb", ".json", ".py"}
+# A line shorter than this (after collapsing spaces) is too common to be evidence of a leak.
+DISTINCTIVE = 30
+
+
+def normalise(text):
+    """Collapse runs of whitespace, so that reflowed or highlighted code still matches."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def visible_text(path):
+    """A built file as a reader would see it: HTML without tags and entities."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return normalise(text)
+
+
+def public_text():
+    """Code a learner has anyway: the reference package and the released exercises."""
+    sources = list((ROOT / "resnet_ref").glob("*.py")) + list((ROOT / "exercises").rglob("*.ipynb"))
+    return " ".join(normalise(path.read_text(encoding="utf-8")) for path in sources)
+
+
+def secret_lines():
+    """Distinctive lines inside the solution, hidden-test and mark-scheme regions."""
+    public = public_text()
+    lines = set()
+    for notebook in sorted((ROOT / "solutions").rglob("*.ipynb")):
+        if ".ipynb_checkpoints" in notebook.parts:
+            continue
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            for region in REGION.findall(source):
+                for line in region.splitlines():
+                    line = normalise(line)
+                    if len(line) >= DISTINCTIVE and line not in public:
+                        lines.add(line)
+    return sorted(lines)
+
+
+def built_files(html_dir: Path):
+    """Every text file of the built site."""
+    return [path for path in html_dir.rglob("*") if path.suffix in TEXT_FILES and path.is_file()]
+
+
+def test_the_solutions_have_distinctive_lines_to_look_for():
+    if not (ROOT / "solutions").is_dir():
+        pytest.skip("no solutions/ in this checkout")
+    assert len(secret_lines()) >= 10, "too few solution lines to make the leak test meaningful"
+
+
+def test_no_solution_or_hidden_test_reaches_the_built_book(built_book):
+    files = built_files(built_book.html)
+    assert len(files) > 20, "the book was not built"
+    secrets = secret_lines() if (ROOT / "solutions").is_dir() else []
+    leaks = []
+    for path in files:
+        text = visible_text(path)
+        where = path.relative_to(built_book.html)
+        leaks += [f"{where}: marker {marker!r}" for marker in MARKERS if marker in text]
+        leaks += [f"{where}: solution line {line!r}" for line in secrets if line in text]
+    assert not leaks, "the built book contains exercise solutions:\n" + "\n".join(leaks[:50])
+
+
+def test_the_scan_would_see_a_leak(tmp_path):
+    """The scan finds a solution line even inside syntax-highlighted HTML."""
+    secrets = secret_lines() if (ROOT / "solutions").is_dir() else []
+    if not secrets:
+        pytest.skip("no solutions/ in this checkout")
+    line = secrets[0]
+    words = "".join(f'<span class="n">{html.escape(word)}</span> ' for word in line.split())
+    page = tmp_path / "page.html"
+    page.write_text(f"<pre>{words}</pre>", encoding="utf-8")
+    assert line in visible_text(page)
