@@ -68,6 +68,8 @@ INSPECT = """
     widgetAreas: areas.length,
     emptyWidgets: areas.filter((area) => area.childElementCount === 0
       || (area.offsetParent !== null && area.getBoundingClientRect().height === 0)).length,
+    squeezedBars: [...document.querySelectorAll(".widget-hprogress")]
+      .filter((bar) => bar.offsetParent !== null && bar.getBoundingClientRect().width < 100).length,
   };
 }
 """.replace("'VIEWS'", repr(VIEWS))
@@ -171,6 +173,8 @@ def check(found):
         wrong.append(f"{found['widgetViews']} widgets, {found['widgetAreas']} rendered")
     if found["emptyWidgets"]:
         wrong.append(f"{found['emptyWidgets']} widgets rendered empty")
+    if found["squeezedBars"]:
+        wrong.append(f"{found['squeezedBars']} progress bars squeezed under 100 px")
     return wrong
 
 
