@@ -227,7 +227,7 @@ print(f"{'depth':>6}  {'plain':>8}  {'residual':>8}   (final training error)")
 for depth in experiment["plain"]:
     print(f"{depth:>6}  {experiment['plain'][depth]:8.1%}  {experiment['residual'][depth]:8.1%}")
 
-# %% [markdown]
+# %% [markdown] nbgrader={"grade": false, "grade_id": "task_interpretation", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": true}
 # ## Part 3: what the measurements say
 #
 # The documents argue that in a plain network the gradient reaching layer $l$ is a product of
@@ -246,8 +246,7 @@ for depth in experiment["plain"]:
 #    degradation?
 # 3. What did the training experiment show about plain against residual networks as depth
 #    grows, and how sure can you be from runs this short?
-
-# %% [markdown] nbgrader={"grade": false, "grade_id": "mark_scheme_interpretation", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": true}
+#
 # ### BEGIN MARK SCHEME
 # **Mark scheme (5 points).** Reward what the learner *measured* and reasons from; do not
 # require the textbook story if their numbers contradict it.
