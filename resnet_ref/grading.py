@@ -43,6 +43,7 @@ from torch import nn
 from torchvision.ops import SqueezeExcitation
 
 from .blocks import BasicBlock, BottleneckBlock, PreActBlock
+from .models import ResNet
 
 LAYER_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
 
@@ -51,7 +52,9 @@ LAYER_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
 TOLERANCE = 1e-4
 
 # Options of the check functions; every other keyword argument goes to the constructors.
-_OPTIONS = ("input_shape", "modes")
+# ``allow=(classes...)`` names resnet_ref classes that an exercise gives the learner (the
+# blocks of a whole network): the learner's module may contain them.
+_OPTIONS = ("input_shape", "modes", "allow")
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,11 @@ def _random(shape, generator: torch.Generator) -> torch.Tensor:
 def describe_call(block: Callable, args: tuple, kwargs: dict) -> str:
     """``BasicBlock(64, 128, stride=2)``: how the module under test was built."""
     name = getattr(block, "__name__", type(block).__name__)
-    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+
+    def text(value) -> str:
+        return value.__name__ if isinstance(value, type) else repr(value)
+
+    parts = [text(a) for a in args] + [f"{k}={text(v)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 
@@ -220,6 +227,8 @@ def _error_hint(error: BaseException) -> str:
         return " (an in-place operation, e.g. += or ReLU(inplace=True), broke autograd)"
     if "expected input" in text and "channels" in text:
         return " (a layer gets a different number of channels than it was built for)"
+    if "mat1 and mat2 shapes cannot be multiplied" in text:
+        return " (the linear layer gets a different number of features than it was built for)"
     return ""
 
 
@@ -235,7 +244,7 @@ def _split(kwargs: dict) -> tuple[dict, dict]:
     return kwargs, options
 
 
-def _build(block: Callable, args: tuple, kwargs: dict) -> nn.Module:
+def _build(block: Callable, args: tuple, kwargs: dict, options: dict | None = None) -> nn.Module:
     call = describe_call(block, args, kwargs)
     try:
         module = block(*args, **kwargs)
@@ -244,7 +253,7 @@ def _build(block: Callable, args: tuple, kwargs: dict) -> nn.Module:
         raise _LearnerError(message) from None
     if not isinstance(module, nn.Module):
         raise _LearnerError(f"{call} should be an nn.Module, got {type(module).__name__}")
-    borrowed = _borrowed_class(module)
+    borrowed = _borrowed_class(module, tuple((options or {}).get("allow", ())))
     if borrowed is not None:
         raise _LearnerError(
             f"{call} uses {borrowed.__module__}.{borrowed.__qualname__}: write the block yourself"
@@ -257,9 +266,15 @@ def _build(block: Callable, args: tuple, kwargs: dict) -> nn.Module:
 _FORBIDDEN_PACKAGES = ("resnet_ref", "torchvision")
 
 
-def _borrowed_class(module: nn.Module) -> type | None:
-    """The first class of ``module`` or its submodules that comes from a forbidden package."""
+def _borrowed_class(module: nn.Module, allow: tuple = ()) -> type | None:
+    """The first class of ``module`` or its submodules that comes from a forbidden package.
+
+    Instances of the classes in ``allow``, and everything inside them, are left out.
+    """
+    given = {id(m) for p in module.modules() if type(p) in allow for m in p.modules()}
     for submodule in module.modules():
+        if id(submodule) in given:
+            continue
         for cls in type(submodule).__mro__:
             if cls.__module__.split(".")[0] in _FORBIDDEN_PACKAGES:
                 return cls
@@ -304,7 +319,9 @@ class LayerCall:
 
 
 def _key(tensor: torch.Tensor) -> tuple:
-    return (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()))
+    # The version counter grows with every in-place change: after an in-place ReLU the
+    # tensor is no longer the output of the layer that made it.
+    return (tensor.data_ptr(), tuple(tensor.shape), tuple(tensor.stride()), tensor._version)
 
 
 class NotATensorError(TypeError):
@@ -544,7 +561,7 @@ def _paired(block, reference, args, kwargs, options, generator):
         torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
         ref = reference(*args, **kwargs)
     randomise(ref, generator)
-    learner = _build(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
     shape = _input_shape(args, options)
     probe = _random(shape, generator)
     ref_calls, ref_error = trace_layers(ref, probe.clone())
@@ -681,7 +698,46 @@ def _max_pool(x: torch.Tensor) -> torch.Tensor:
     return x.amax(dim=(2, 3), keepdim=True)
 
 
+def _resnet_with_stem(stem: Callable) -> Callable:
+    """A whole network's output when its stem computes ``stem(net.stem, x)`` instead."""
+
+    def mistake(net: ResNet, x: torch.Tensor) -> torch.Tensor:
+        h = stem(net.stem, x)
+        for stage in net.stages():
+            h = stage(h)
+        return net.fc(torch.flatten(net.pool(h), 1))
+
+    return mistake
+
+
+def _stem_without_pool(stem: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if not hasattr(stem, "pool"):
+        raise LookupError("this stem has no max-pool")
+    return torch.relu(stem.bn(stem.conv(x)))
+
+
+def _stem_without_relu(stem: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    h = stem.bn(stem.conv(x))
+    return stem.pool(h) if hasattr(stem, "pool") else h
+
+
+RESNET_MISTAKES = [
+    (
+        "the max-pool after the stem is missing (nn.MaxPool2d(3, stride=2, padding=1) after"
+        " its ReLU)",
+        _resnet_with_stem(_stem_without_pool),
+    ),
+    (
+        "the stem's max-pool has no padding (nn.MaxPool2d(3, stride=2, padding=1))",
+        _resnet_with_stem(
+            lambda s, x: nn.functional.max_pool2d(_stem_without_pool(s, x), 3, stride=2)
+        ),
+    ),
+    ("the stem has no ReLU after its BatchNorm", _resnet_with_stem(_stem_without_relu)),
+]
+
 MISTAKES: dict[type, list[tuple[str, Callable]]] = {
+    ResNet: RESNET_MISTAKES,
     BasicBlock: _post_activation_mistakes(_basic_parts, "bn2", [False]),
     BottleneckBlock: _post_activation_mistakes(
         _bottleneck_parts, "bn3", [(False, True), (True, False)]
@@ -778,7 +834,7 @@ def check_shape(block, reference, *args, **kwargs) -> Result:
     shape = _input_shape(args, options)
     x = _random(shape, generator)
     expected = reference(*args, **kwargs).eval()(x.clone())
-    learner = _build(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
     learner.eval()
     with torch.no_grad():
         got = _forward(learner, x.clone(), call)
@@ -845,10 +901,10 @@ def _count_hint(difference: int, ref: nn.Module, learner: nn.Module | None) -> s
 @_checked
 def check_parameter_count(block, reference, *args, **kwargs) -> Result:
     """The learner's module has exactly as many parameters as the reference built alike."""
-    kwargs, _ = _split(kwargs)
+    kwargs, options = _split(kwargs)
     call = describe_call(block, args, kwargs)
     ref = reference(*args, **kwargs)
-    learner = _build(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
     expected, got = _count(ref), _count(learner)
     if got != expected:
         hint = _count_hint(got - expected, ref, learner)
@@ -945,7 +1001,7 @@ def check_identity(block, *args, **kwargs) -> Result:
     """
     kwargs, options = _split(kwargs)
     call = describe_call(block, args, kwargs)
-    learner = _build(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
     norms = [m for m in learner.modules() if isinstance(m, nn.BatchNorm2d)]
     if not norms:
         return _fail(f"{call}: found no nn.BatchNorm2d layer to silence the residual branch with")
@@ -996,7 +1052,7 @@ def check_input_unchanged(block, *args, **kwargs) -> Result:
     """The block leaves its input tensor as it was, in train and eval mode."""
     kwargs, options = _split(kwargs)
     call = describe_call(block, args, kwargs)
-    learner = _build(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
     x = _random(_input_shape(args, options), fresh_generator())
     for mode in ("train", "eval"):
         learner.train(mode == "train")
@@ -1141,6 +1197,19 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
                 f" by {_difference(got, expected):.3g} (relative) — likely mistake: {mistake}"
             )
     return _ok(f"{call}: outputs match the reference")
+
+
+@_checked
+def check_raises(function, error: type, *args, **kwargs) -> Result:
+    """``function(*args, **kwargs)`` raises ``error`` (or a subclass), e.g. a ValueError."""
+    call = describe_call(function, args, kwargs)
+    try:
+        function(*args, **kwargs)
+    except error:
+        return _ok(f"{call} raised {error.__name__}")
+    except Exception as other:
+        return _fail(f"{call}: expected a {error.__name__}, got {_first_line(other)}")
+    return _fail(f"{call}: expected a {error.__name__}, but it returned without raising one")
 
 
 @contextlib.contextmanager
@@ -1373,6 +1442,7 @@ __all__ = [
     "check_leaves_model_unchanged",
     "check_parameter_count",
     "check_preact_identity",
+    "check_raises",
     "check_shape",
     "describe_layer",
     "expect",
