@@ -79,6 +79,13 @@ def as_shortcut(build):
     return shortcut
 
 
+def _raised(call, error):
+    """A failed Result for learner code that raised ``error``."""
+    todo = " (the exercise is not done yet)" if isinstance(error, NotImplementedError) else ""
+    what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return Result(False, f"{call} raised {what}{todo}")
+
+
 def _torch_size(n, kernel, stride, padding):
     """The output width nn.Conv2d gives on an n-pixel-wide input."""
     weight = torch.zeros(1, 1, 1, kernel)
@@ -93,7 +100,7 @@ def check_output_size(function, n, kernel, stride=1, padding=0):
         with quiet():
             got = function(n, kernel, stride=stride, padding=padding)
     except Exception as error:
-        return Result(False, f"{call} raised {type(error).__name__}: {error}")
+        return _raised(call, error)
     if type(got) is not int:
         return Result(False, f"{call} should return an int, got {type(got).__name__} {got!r}"
                       " (use // for the floor division)")
@@ -121,7 +128,7 @@ def check_block_shape(function, input_shape, out_channels, stride):
         with quiet():
             got = function(tuple(input_shape), out_channels, stride)
     except Exception as error:
-        return Result(False, f"{call} raised {type(error).__name__}: {error}")
+        return _raised(call, error)
     if not isinstance(got, tuple | list | torch.Size) or any(type(s) is not int for s in got):
         return Result(False, f"{call} should return a tuple of 4 ints, got {got!r}")
     got = [int(s) for s in got]
@@ -168,7 +175,7 @@ def check_shortcut_kind(function, option, in_channels, out_channels, stride):
                 return Result(False, f"{call} should return an nn.Module, got {type(module).__name__}")
             got = _shortcut_kind(module, x)
     except Exception as error:
-        return Result(False, f"{call} raised {type(error).__name__}: {error}")
+        return _raised(call, error)
     if got == wanted:
         return Result(True, f"{call}: {got}")
     hint = ""
@@ -191,7 +198,7 @@ def check_zero_pad_values(block, in_channels, out_channels, stride, input_shape=
         with quiet(), torch.no_grad():
             got = block(in_channels, out_channels, stride)(x.clone())
     except Exception as error:
-        return Result(False, f"{call} raised {type(error).__name__}: {error}")
+        return _raised(call, error)
     if type(got) is not torch.Tensor:
         return Result(False, f"{call} should return a torch.Tensor, got {type(got).__name__}")
     if list(got.shape) != list(expected.shape):
