@@ -7,6 +7,9 @@ Loses: nothing
 import torch
 import torch.nn.functional as F
 
+import resnet_ref
+from resnet_ref.training import TrainConfig, train
+
 
 # %% block_gradient_norms
 def block_gradient_norms(model, x, y):
@@ -35,13 +38,13 @@ def block_gradient_norms(model, x, y):
 
 # %% compare_depths
 def compare_depths(depths, epochs, limit=None):
-    data = resnet_ref.load_data("embedded", limit=limit)  # noqa: F821
+    data = resnet_ref.load_data("embedded", limit=limit)
     out = {"plain": {}, "residual": {}}
     for skip, key in ((False, "plain"), (True, "residual")):
         for d in depths:
             torch.manual_seed(0)
-            net = resnet_ref.models.cifar_resnet(d, skip=skip, in_channels=1)  # noqa: F821
+            net = resnet_ref.models.cifar_resnet(d, skip=skip, in_channels=1)
             out[key][d] = float(
                 train(net, data, TrainConfig(epochs=epochs, progress=False))[-1]["train_error"]
-            )  # noqa: F821,E501
+            )
     return out
