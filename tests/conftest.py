@@ -4,8 +4,7 @@
 --all``, every chapter executed with a fresh execution cache) into a temporary
 ``--path-output``, so that the tests never touch the repository's ``_build/``. The build test,
 the browser test and the leak test all look at this one build. (Under pytest-xdist each worker
-has its own session: keep the book tests in one worker, e.g. ``--dist loadfile``, or run them
-without ``-n``.)
+has its own session and would build the book again: run the book tests without ``-n``.)
 """
 
 import shutil
