@@ -1,10 +1,16 @@
-"""Shared by the grading tests: submissions as code snippets, and notebooks built from them.
+"""Shared by the grading tests: assignments, submissions as code snippets, notebooks of them.
+
+The assignments under test are found, not listed: every folder ``tests/submissions/<assignment>/``
+with submission files whose ``solutions/<assignment>/`` holds at least one notebook
+(:func:`assignments`). An assignment that is still being written, with no submissions or no
+solution notebook yet, is simply not collected.
 
 A submission file (see ``tests/submissions/<assignment>/README.md``) holds the code of some
 solution cells, each after a ``# %% <grade_id>`` line, and a docstring whose ``Loses:`` line
 names the test cells that must score zero and whose ``Says:`` line gives a phrase of the
 failing message. A notebook for a submission is the released notebook with its solution cells
-replaced: by the submission's code where it has some, by the instructor's solution elsewhere.
+replaced: by the submission's code where it has some, by the instructor's solution elsewhere;
+written answers (manually graded cells) get an answer, so that they count as answered.
 """
 
 from __future__ import annotations
@@ -15,11 +21,17 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
+SOLUTIONS = ROOT / "solutions"
+EXERCISES = ROOT / "exercises"
 SECTION = re.compile(r"^# %% (\w+)\s*$", re.MULTILINE)
+# What a released written-answer cell says; a hand-in that answers it writes something else.
+UNANSWERED = "YOUR ANSWER HERE"
+KINDS = ("correct", "mutant", "cheat", "broken")  # the prefixes of submission file names
 
 
 @dataclass
@@ -32,6 +44,11 @@ class Submission:
     says: str = ""
     description: str = ""
 
+    @property
+    def kind(self) -> str:
+        """``correct``, ``mutant``, ``cheat`` or ``broken``: the file name's prefix."""
+        return self.name.split("_", 1)[0]
+
 
 @dataclass
 class Cell:
@@ -42,11 +59,21 @@ class Cell:
     solution: bool = False
     points: float = 0.0
     metadata: dict = field(default_factory=dict)
+    cell_type: str = "code"
 
     @property
     def graded(self) -> bool:
         """Whether the cell is an autograded test cell."""
-        return bool(self.metadata.get("nbgrader", {}).get("grade")) and not self.solution
+        return (
+            self.cell_type == "code"
+            and bool(self.metadata.get("nbgrader", {}).get("grade"))
+            and not self.solution
+        )
+
+    @property
+    def manual(self) -> bool:
+        """Whether the cell is graded by hand (a written answer, or code graded by a person)."""
+        return bool(self.metadata.get("nbgrader", {}).get("grade")) and self.solution
 
 
 def read_submission(path: Path) -> Submission:
@@ -82,11 +109,11 @@ def submissions(assignment: str) -> list[Submission]:
 
 
 def read_cells(notebook: Path) -> list[Cell]:
-    """The cells of a notebook with their nbgrader metadata."""
+    """The code and markdown cells of a notebook with their nbgrader metadata."""
     data = json.loads(notebook.read_text(encoding="utf-8"))
     cells = []
     for cell in data["cells"]:
-        if cell["cell_type"] != "code":
+        if cell["cell_type"] not in ("code", "markdown"):
             continue
         meta = cell.get("metadata", {})
         nbgrader = meta.get("nbgrader", {})
@@ -98,6 +125,7 @@ def read_cells(notebook: Path) -> list[Cell]:
                 solution=bool(nbgrader.get("solution")),
                 points=float(nbgrader.get("points", 0)),
                 metadata=meta,
+                cell_type=cell["cell_type"],
             )
         )
     return cells
@@ -108,11 +136,23 @@ def graded_cells(notebook: Path) -> dict[str, float]:
     return {c.grade_id: c.points for c in read_cells(notebook) if c.graded}
 
 
+def manual_cells(notebook: Path) -> dict[str, float]:
+    """Grade id to points of every manually graded cell, in notebook order."""
+    return {c.grade_id: c.points for c in read_cells(notebook) if c.manual}
+
+
+def written_answer(grade_id: str) -> str:
+    """A learner's answer to a written question, different from the released placeholder."""
+    return f"My answer to `{grade_id}`, written for the grading tests.\n"
+
+
 def fill_release(release: Path, solution: Path, sections: dict[str, str]) -> dict:
     """The released notebook with every solution cell filled in, as notebook JSON.
 
     A cell takes the submission's code if ``sections`` has its grade id, else the instructor's
     solution, so that a submission that only changes one cell loses only what that cell breaks.
+    A written answer the instructor's notebook leaves as the placeholder gets
+    :func:`written_answer`, so that every hand-in answers every question.
     """
     answers = {c.grade_id: c.source for c in read_cells(solution) if c.solution}
     unknown = set(sections) - set(answers)
@@ -121,8 +161,11 @@ def fill_release(release: Path, solution: Path, sections: dict[str, str]) -> dic
     notebook = json.loads(release.read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
-            cell["source"] = sections.get(grade_id, answers[grade_id])
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            source = sections.get(grade_id, answers[grade_id])
+            if cell["cell_type"] == "markdown" and UNANSWERED in source:
+                source = written_answer(grade_id)
+            cell["source"] = source
     return notebook
 
 
@@ -137,7 +180,8 @@ def run_in_process(solution: Path, sections: dict[str, str]) -> dict[str, str]:
     previous = os.environ.get("NBGRADER_EXECUTION")
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it: exploring cells shrink
     try:
-        _run_cells(read_cells(solution), sections, namespace, results)
+        code = [cell for cell in read_cells(solution) if cell.cell_type == "code"]
+        _run_cells(code, sections, namespace, results)
     finally:
         if previous is None:
             del os.environ["NBGRADER_EXECUTION"]
@@ -160,9 +204,111 @@ def _run_cells(cells, sections, namespace, results):
 
 
 def broken_syntax(notebook: dict) -> dict:
-    """A copy of ``notebook`` whose every solution cell is a syntax error."""
+    """A copy of ``notebook`` whose every solution code cell is a syntax error."""
     broken = copy.deepcopy(notebook)
     for cell in broken["cells"]:
         if cell["cell_type"] == "code" and cell["metadata"].get("nbgrader", {}).get("solution"):
             cell["source"] = "def half_written(:\n    return\n"
     return broken
+
+
+# --- assignments ------------------------------------------------------------------------
+
+
+@dataclass
+class Assignment:
+    """One assignment under test: its notebooks, graded cells and submission files."""
+
+    name: str
+    notebooks: list[str]  # the notebooks' names, without .ipynb, sorted
+
+    def __str__(self) -> str:
+        return self.name
+
+    def solution(self, notebook: str) -> Path:
+        """The instructor's notebook (solutions and hidden tests)."""
+        return SOLUTIONS / self.name / f"{notebook}.ipynb"
+
+    def release(self, notebook: str) -> Path:
+        """The notebook learners get, as committed in exercises/."""
+        return EXERCISES / self.name / f"{notebook}.ipynb"
+
+    @cached_property
+    def _cells(self) -> dict[str, list[Cell]]:
+        return {notebook: read_cells(self.solution(notebook)) for notebook in self.notebooks}
+
+    @cached_property
+    def cells(self) -> dict[str, float]:
+        """Grade id to points of every autograded test cell, over all notebooks in order."""
+        return {c.grade_id: c.points for cs in self._cells.values() for c in cs if c.graded}
+
+    @cached_property
+    def manual(self) -> dict[str, float]:
+        """Grade id to points of every manually graded cell, over all notebooks in order."""
+        return {c.grade_id: c.points for cs in self._cells.values() for c in cs if c.manual}
+
+    @cached_property
+    def notebook_of(self) -> dict[str, str]:
+        """The notebook of each grade id (solution, test and written-answer cells)."""
+        return {c.grade_id: nb for nb, cs in self._cells.items() for c in cs if c.grade_id}
+
+    def duplicate_grade_ids(self) -> list[str]:
+        """Grade ids used in more than one notebook (submission files could not tell them apart)."""
+        seen: dict[str, int] = {}
+        for cells in self._cells.values():
+            for grade_id in {c.grade_id for c in cells if c.grade_id}:
+                seen[grade_id] = seen.get(grade_id, 0) + 1
+        return sorted(grade_id for grade_id, count in seen.items() if count > 1)
+
+    @cached_property
+    def submissions(self) -> dict[str, Submission]:
+        """The submission files, by name."""
+        return {s.name: s for s in submissions(self.name)}
+
+    def touched(self, sections: dict[str, str]) -> list[str]:
+        """The notebooks a submission writes code for (all of them for the instructor's)."""
+        named = {self.notebook_of.get(grade_id) for grade_id in sections}
+        return [nb for nb in self.notebooks if nb in named] or list(self.notebooks)
+
+    def cells_of(self, notebooks: list[str]) -> dict[str, float]:
+        """The autograded test cells of ``notebooks``."""
+        return {name: p for name, p in self.cells.items() if self.notebook_of[name] in notebooks}
+
+    def split(self, sections: dict[str, str]) -> dict[str, dict[str, str]]:
+        """A submission's sections by notebook, for the notebooks it touches."""
+        return {
+            nb: {g: code for g, code in sections.items() if self.notebook_of.get(g) == nb}
+            for nb in self.touched(sections)
+        }
+
+    def fill(self, sections: dict[str, str]) -> dict[str, dict]:
+        """The hand-in of a submission: notebook name to notebook JSON, touched notebooks only.
+
+        A notebook the submission writes nothing for would be the instructor's solution,
+        graded as such by the ``solution`` hand-in; leaving it out keeps the batch small.
+        """
+        unknown = set(sections) - set(self.notebook_of)
+        if unknown:
+            raise ValueError(f"{self.name} has no cell with grade id {sorted(unknown)}")
+        return {
+            nb: fill_release(self.release(nb), self.solution(nb), part)
+            for nb, part in self.split(sections).items()
+        }
+
+    def run_in_process(self, sections: dict[str, str]) -> dict[str, str]:
+        """:func:`run_in_process` on every notebook the submission touches, results merged."""
+        results: dict[str, str] = {}
+        for notebook, part in self.split(sections).items():
+            results.update(run_in_process(self.solution(notebook), part))
+        return results
+
+
+def assignments() -> list[Assignment]:
+    """The assignments with submission files and at least one solution notebook, by name."""
+    found = []
+    folders = sorted(SUBMISSIONS.iterdir()) if SUBMISSIONS.is_dir() else []
+    for folder in folders:
+        notebooks = sorted(p.stem for p in (SOLUTIONS / folder.name).glob("*.ipynb"))
+        if folder.is_dir() and any(folder.glob("*.py")) and notebooks:
+            found.append(Assignment(folder.name, notebooks))
+    return found

@@ -1,28 +1,63 @@
 """The graded assignments end to end, graded by the real ``nbgrader autograde``.
 
-Every submission in ``tests/submissions/a2_blocks`` becomes a notebook (the released notebook
-with its solution cells filled in), and one ``nbgrader autograde`` run grades them all, in a
-temporary copy of the course, together with the instructor's solution, the untouched release
-and two broken submissions. The score table (submission, score per test cell, total) is
-printed at the end of the pytest run.
+Every assignment with a folder ``tests/submissions/<assignment>/`` and a solution notebook is
+graded (an assignment still being written is not collected). Its submissions become notebooks
+(the released notebook with the solution cells filled in, see ``grading_support``) and ONE
+``nbgrader autograde`` run per assignment grades them all, in a temporary copy of the course,
+together with the instructor's solution and the untouched release. The runs of different
+assignments go on in parallel, one per CPU core (each in its own copy of the course, since a
+gradebook is one SQLite file), and only the assignments that the selected tests need are
+graded. For each assignment the tests check that:
 
-A second test drives the README's instructor workflow (``course.py release``, ``collect``,
-``autograde``, ``feedback``, ``grades``) in another copy of the course.
+1. the solution scores full marks on every autograded cell, and its written answers are left
+   for manual grading (``needs_manual_grade`` in the gradebook, no automatic score);
+2. the untouched release scores zero autograded points, and the batch goes on after it;
+3. every ``correct_*`` submission graded scores full marks, without writing to stderr;
+4. every ``mutant_*`` (and ``cheat_*``, ``broken_*``) graded loses exactly the cells its
+   docstring's ``Loses:`` line names, scoring zero there and full marks elsewhere, and the
+   failure's message in the graded notebook contains its ``Says:`` phrase.
+
+Which submissions nbgrader grades (:func:`chosen`): all of ``a2_blocks`` (the issue's six
+correct styles and fifteen mutants are blocks, and a2 carries the extra cases below); for the
+other assignments the solution, the untouched release, the first two ``correct_*`` styles by
+name and every ``mutant_*``, ``cheat_*`` and ``broken_*``. A notebook costs a kernel start and
+a torch import (seconds on CI's two cores), so the batch stays within :data:`NOTEBOOK_BUDGET`
+notebooks; the further correct styles are graded in-process by ``test_grading_helpers.py``,
+which runs every submission of every assignment. A hand-in holds only the notebooks its
+submission writes code for (the others would be the instructor's, graded as ``solution``).
+
+Once, on ``a2_blocks``: a syntax error, a file that is not a notebook, a learner who deleted or
+emptied test cells, feedback without the hidden tests, a stale release, and the README's
+instructor workflow (``course.py release``, ``collect``, ``autograde``, ``feedback``,
+``grades``) in another copy of the course.
+
+The score tables (submission, score per autograded cell, total, written answers) are printed
+in pytest's terminal summary, one per assignment, with the time of its autograde run.
 """
 
 import csv
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, broken_syntax, fill_release, graded_cells, submissions
+from grading_support import (
+    ROOT,
+    Assignment,
+    Submission,
+    assignments,
+    broken_syntax,
+    fill_release,
+)
 from nbgrader.api import Gradebook
 
 sys.path.insert(0, str(ROOT))
@@ -30,23 +65,100 @@ import course  # noqa: E402 (the course's entry point, imported for its helpers)
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENT = "a2_blocks"
-NOTEBOOK = "blocks"
-SOLUTION = ROOT / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-RELEASE = ROOT / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-SUBMISSIONS = {s.name: s for s in submissions(ASSIGNMENT)}
-CELLS = graded_cells(SOLUTION)
-# Submissions made here rather than read from tests/submissions (a syntax error cannot lint).
-SPECIAL = {
-    "solution": frozenset(),
-    "release_untouched": frozenset(CELLS),
-    "broken_syntax": frozenset(CELLS),
-}
+ASSIGNMENTS = {a.name: a for a in assignments()}
+A2 = "a2_blocks"  # where the cases that need running only once are run
+NOTEBOOK_BUDGET = 90  # notebooks autograded per test run, all assignments together
+CORRECT_STYLES = 2  # correct styles graded by nbgrader, beyond a2 (in-process: all of them)
+WORKERS = max(1, len(os.sched_getaffinity(0)))  # autograde runs at a time
+
+# Hand-ins made here rather than read from tests/submissions.
+SOLUTION, RELEASE = "solution", "release_untouched"
+BROKEN_SYNTAX = "broken_syntax"  # a syntax error cannot lint as a submission file
 NOT_A_NOTEBOOK = "broken_not_a_notebook"
 # A wrong solution whose failing test cells were deleted or emptied: nbgrader must restore them.
 TAMPERED = "cheat_deletes_and_edits_tests"
 TAMPERED_FROM = "mutant_no_final_relu"
-FEEDBACK_FOR = ["solution", "mutant_identity_where_projection_needed"]
+FEEDBACK_FOR = [SOLUTION, "mutant_identity_where_projection_needed"]
+
+
+def chosen(assignment: Assignment) -> list[Submission]:
+    """The submission files that nbgrader grades (see the module's docstring)."""
+    files = list(assignment.submissions.values())
+    if assignment.name == A2:
+        return files
+    styles = [s for s in files if s.kind == "correct"][:CORRECT_STYLES]
+    return [s for s in files if s.kind != "correct" or s in styles]
+
+
+@dataclass
+class HandIn:
+    """One student's hand-in: its notebooks, and the autograded cells it must lose."""
+
+    loses: frozenset[str]
+    sections: dict[str, str] = field(default_factory=dict)
+    says: str = ""
+    make: Callable[[Assignment], dict] | None = None  # notebooks made otherwise than by filling
+
+    def notebooks(self, assignment: Assignment) -> dict[str, dict | str]:
+        """Notebook name to notebook JSON (or raw text), as the student hands it in."""
+        return self.make(assignment) if self.make else assignment.fill(self.sections)
+
+
+def _release(assignment: Assignment) -> dict:
+    return {nb: json.loads(assignment.release(nb).read_text()) for nb in assignment.notebooks}
+
+
+def _broken_syntax(assignment: Assignment) -> dict:
+    return {nb: broken_syntax(notebook) for nb, notebook in assignment.fill({}).items()}
+
+
+def _not_a_notebook(assignment: Assignment) -> dict:
+    return {nb: "{ this is not a notebook" for nb in assignment.notebooks}
+
+
+def _tampered(assignment: Assignment) -> dict:
+    """The mutant's notebook with the test cells it fails deleted or replaced by ``pass``."""
+    submission = assignment.submissions[TAMPERED_FROM]
+    (name, notebook), *_ = assignment.fill(submission.sections).items()
+    failing = sorted(submission.loses)
+    deleted, emptied = set(failing[::2]), set(failing[1::2])
+    notebook["cells"] = [c for c in notebook["cells"] if c.get("id") not in deleted]
+    for cell in notebook["cells"]:
+        if cell.get("id") in emptied:
+            cell["source"] = "pass  # no test here any more"
+    return {name: notebook}
+
+
+def hand_ins(assignment: Assignment) -> dict[str, HandIn]:
+    """Every hand-in that nbgrader grades for ``assignment``, by student name."""
+    everything = frozenset(assignment.cells)
+    planned = {
+        SOLUTION: HandIn(frozenset()),
+        RELEASE: HandIn(everything, make=_release),
+    }
+    if assignment.name == A2:
+        mutant = assignment.submissions[TAMPERED_FROM]
+        planned[BROKEN_SYNTAX] = HandIn(everything, make=_broken_syntax)
+        planned[NOT_A_NOTEBOOK] = HandIn(everything, make=_not_a_notebook)
+        planned[TAMPERED] = HandIn(mutant.loses, mutant.sections, make=_tampered)
+    for submission in chosen(assignment):
+        planned[submission.name] = HandIn(submission.loses, submission.sections, submission.says)
+    return planned
+
+
+PLANS = {name: hand_ins(assignment) for name, assignment in ASSIGNMENTS.items()}
+GRADED_FILES = [
+    pytest.param(name, student, id=f"{name}/{student}")
+    for name, assignment in ASSIGNMENTS.items()
+    for student in PLANS[name]
+    if student in assignment.submissions
+]
+
+
+def notebook_count(name: str) -> int:
+    """How many notebooks the autograde run of assignment ``name`` grades."""
+    assignment = ASSIGNMENTS[name]
+    return sum(len(assignment.touched(h.sections)) for h in PLANS[name].values())
 
 
 def nbgrader_env(root: Path) -> dict:
@@ -57,12 +169,12 @@ def nbgrader_env(root: Path) -> dict:
     return env
 
 
-def nbgrader(args: list[str], cwd: Path, timeout: float = 3600) -> subprocess.CompletedProcess:
+def nbgrader(args: list[str], cwd: Path, timeout: float = 3600, env=None):
     """Run ``nbgrader ARGS`` in the course folder ``cwd``."""
     return subprocess.run(
         [str(course.NBGRADER), *args],
         cwd=cwd,
-        env=nbgrader_env(ROOT),
+        env=env or nbgrader_env(ROOT),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -70,192 +182,333 @@ def nbgrader(args: list[str], cwd: Path, timeout: float = 3600) -> subprocess.Co
 
 
 @dataclass
-class Graded:
-    """What one nbgrader run made of every submission."""
+class Manual:
+    """What the gradebook holds for a manually graded cell after autograding."""
 
+    auto_score: float | None
+    needs_manual_grade: bool
+
+
+@dataclass
+class Graded:
+    """What one nbgrader autograde run made of an assignment's hand-ins."""
+
+    assignment: Assignment
     course: Path
-    scores: dict[str, dict[str, float]]
+    scores: dict[str, dict[str, float]]  # student -> autograded cell -> score
+    manual: dict[str, dict[str, Manual]]  # student -> manually graded cell -> gradebook state
     seconds: float
     notebooks: int
     returncode: int
     log: str
 
+    def outputs(self, student: str) -> dict[str, list[dict]]:
+        """The outputs of each autograded cell in ``student``'s graded notebooks."""
+        found = {}
+        folder = self.course / "autograded" / student / self.assignment.name
+        for path in sorted(folder.glob("*.ipynb")):
+            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+                grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+                if grade_id in self.assignment.cells:
+                    found[grade_id] = cell.get("outputs", [])
+        return found
 
-class ScoreTable:
-    """A pytest plugin that prints the score table in the terminal summary, so CI logs show it."""
-
-    def __init__(self, lines: list[str]):
-        self.lines = lines
-
-    def pytest_terminal_summary(self, terminalreporter):
-        """Print the table after the test results."""
-        terminalreporter.section(f"{ASSIGNMENT}: scores from nbgrader autograde")
-        for line in self.lines:
-            terminalreporter.write_line(line)
+    def lost(self, student: str) -> set[str]:
+        """The autograded cells where ``student`` scored less than full marks."""
+        assert student in self.scores, f"{student} was not graded:\n{self.log[-3000:]}"
+        cells = self.scores[student]
+        expected = self.assignment.touched(PLANS[self.assignment.name][student].sections)
+        assert set(cells) == set(self.assignment.cells_of(expected))
+        return {name for name, score in cells.items() if score < self.assignment.cells[name]}
 
 
-def score_table(graded: Graded) -> list[str]:
-    """Submission, score per test cell, total: one line each."""
-    names = list(CELLS)
-    legend = "  ".join(f"{i + 1}={name} ({CELLS[name]:g})" for i, name in enumerate(names))
-    per_notebook = graded.seconds / graded.notebooks
-    lines = [
-        f"one nbgrader autograde run: {graded.notebooks} notebooks in {graded.seconds:.0f} s"
-        f" ({per_notebook:.1f} s per notebook)",
-        f"cells: {legend}",
-        f"{'submission':<52}" + "".join(f"{i + 1:>4}" for i in range(len(names))) + "   total",
-    ]
-    for student in sorted(graded.scores, key=_order):
-        cells = graded.scores[student]
-        row = "".join(f"{cells[name]:>4g}" if name in cells else "   -" for name in names)
-        total = sum(cells.values())
-        lines.append(f"{student:<52}{row}  {total:>4g}/{sum(CELLS.values()):g}")
-    return lines
+def read_gradebook(course_dir: Path, assignment: Assignment) -> tuple[dict, dict]:
+    """Each student's auto score per autograded cell, and the state of the manual cells, for
+    the notebooks the student handed in."""
+    scores, manual = {}, {}
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
+        for student in gradebook.students:
+            folder = course_dir / "submitted" / student.id / assignment.name
+            for path in sorted(folder.glob("*.ipynb")):
+                try:
+                    notebook = gradebook.find_submission_notebook(
+                        path.stem, assignment.name, student.id
+                    )
+                except Exception:  # a file nbgrader could not read has no entry
+                    continue
+                for grade in notebook.grades:
+                    if grade.name in assignment.cells:
+                        scores.setdefault(student.id, {})[grade.name] = grade.auto_score or 0.0
+                    elif grade.name in assignment.manual:
+                        manual.setdefault(student.id, {})[grade.name] = Manual(
+                            grade.auto_score, grade.needs_manual_grade
+                        )
+    return scores, manual
+
+
+def write_hand_in(course_dir: Path, name: str, student: str, notebooks: dict) -> None:
+    """Put a student's notebooks (JSON or raw text) where nbgrader looks for them."""
+    folder = course_dir / "submitted" / student / name
+    folder.mkdir(parents=True)
+    for notebook, content in notebooks.items():
+        text = content if isinstance(content, str) else json.dumps(content, indent=1)
+        (folder / f"{notebook}.ipynb").write_text(text, encoding="utf-8")
+
+
+def grade(assignment: Assignment, course_dir: Path) -> Graded:
+    """Grade every hand-in of ``assignment`` with one ``nbgrader autograde`` run."""
+    course_dir.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", course_dir)
+    shutil.copytree(
+        assignment.solution(assignment.notebooks[0]).parent,
+        course_dir / "solutions" / assignment.name,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pct.py"),
+    )
+    env = nbgrader_env(ROOT)
+    env["OMP_NUM_THREADS"] = "1"  # one core per autograde run; the runs go on in parallel
+    done = nbgrader(["generate_assignment", assignment.name, "--force"], course_dir, env=env)
+    assert done.returncode == 0, done.stderr
+    plan = PLANS[assignment.name]
+    for student, hand_in in plan.items():
+        write_hand_in(course_dir, assignment.name, student, hand_in.notebooks(assignment))
+    start = time.perf_counter()
+    done = nbgrader(["autograde", assignment.name, "--force"], course_dir, env=env)
+    seconds = time.perf_counter() - start
+    scores, manual = read_gradebook(course_dir, assignment)
+    return Graded(
+        assignment=assignment,
+        course=course_dir,
+        scores=scores,
+        manual=manual,
+        seconds=seconds,
+        notebooks=notebook_count(assignment.name),
+        returncode=done.returncode,
+        log=done.stdout + done.stderr,
+    )
 
 
 def _order(name: str) -> tuple:
-    kinds = ["solution", "correct", "mutant", "cheat", "broken", "release"]
+    kinds = [SOLUTION, "correct", "mutant", "cheat", "broken", "release"]
     prefix = next((i for i, k in enumerate(kinds) if name.startswith(k)), len(kinds))
     return (prefix, name)
 
 
-def read_scores(course_dir: Path) -> dict[str, dict[str, float]]:
-    """Each student's auto score per test cell, from the gradebook."""
-    scores = {}
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
-        for student in gradebook.students:
-            try:
-                notebook = gradebook.find_submission_notebook(NOTEBOOK, ASSIGNMENT, student.id)
-            except Exception:
-                continue
-            scores[student.id] = {
-                grade.name: grade.auto_score or 0.0
-                for grade in notebook.grades
-                if grade.name in CELLS
-            }
-    return scores
+def _manual_column(cells: dict[str, Manual]) -> str:
+    """'to grade' when every written answer waits for a person, '0' when none was answered."""
+    if cells and all(m.needs_manual_grade and m.auto_score is None for m in cells.values()):
+        return "to grade"
+    if cells and all(m.auto_score == 0 and not m.needs_manual_grade for m in cells.values()):
+        return "0"
+    return " ".join("?" if m.auto_score is None else f"{m.auto_score:g}" for m in cells.values())
 
 
-def write_submission(course_dir: Path, student: str, notebook) -> None:
-    """Put a notebook (JSON or raw text) where nbgrader looks for ``student``'s submission."""
-    folder = course_dir / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True)
-    text = notebook if isinstance(notebook, str) else json.dumps(notebook, indent=1)
-    (folder / f"{NOTEBOOK}.ipynb").write_text(text, encoding="utf-8")
+def _wrap(title: str, items: list[str]) -> list[str]:
+    """``title`` and ``items`` in lines of at most 100 characters, never splitting an item."""
+    lines, line = [], title
+    for item in items:
+        if len(line) + 2 + len(item) > 100:
+            lines.append(line)
+            line = "   "
+        line += "  " + item
+    return [*lines, line]
 
 
-def tampered(submission) -> dict:
-    """``submission``'s notebook with the test cells it fails deleted or replaced by ``pass``."""
-    notebook = fill_release(RELEASE, SOLUTION, submission.sections)
-    failing = sorted(submission.loses)
-    deleted, emptied = set(failing[::2]), set(failing[1::2])
-    notebook["cells"] = [c for c in notebook["cells"] if c.get("id") not in deleted]
-    for cell in notebook["cells"]:
-        if cell.get("id") in emptied:
-            cell["source"] = "pass  # no test here any more"
-    return notebook
+def score_table(graded: Graded) -> list[str]:
+    """Submission, score per autograded cell, total (and written answers): one line each."""
+    a = graded.assignment
+    names = list(a.cells)
+    lines = [
+        f"one nbgrader autograde run: {graded.notebooks} notebooks in {graded.seconds:.0f} s"
+        f" ({graded.seconds / graded.notebooks:.1f} s per notebook)",
+        *_wrap("autograded cells:", [f"{i + 1}={n} ({a.cells[n]:g})" for i, n in enumerate(names)]),
+    ]
+    if a.manual:
+        lines += _wrap(
+            "graded by hand ('to grade': waiting in formgrader; 0: unanswered):",
+            [f"{name} ({points:g})" for name, points in a.manual.items()],
+        )
+    width = max([len(s) for s in graded.scores] + [10]) + 2
+    lines.append(
+        f"{'submission':<{width}}"
+        + "".join(f"{i + 1:>4}" for i in range(len(names)))
+        + "    total"
+        + ("  by hand" if a.manual else "")
+    )
+    for student in sorted(graded.scores, key=_order):
+        cells = graded.scores[student]
+        row = "".join(f"{cells[name]:>4g}" if name in cells else "   -" for name in names)
+        total = f"{sum(cells.values()):g}/{sum(a.cells.values()):g}"
+        by_hand = f"  {_manual_column(graded.manual.get(student, {}))}" if a.manual else ""
+        lines.append(f"{student:<{width}}{row}  {total:>7}{by_hand}")
+    return lines
+
+
+class ScoreTables:
+    """A pytest plugin that prints the score tables in the terminal summary (CI logs show them)."""
+
+    def __init__(self):
+        self.tables: dict[str, list[str]] = {}
+
+    def pytest_terminal_summary(self, terminalreporter):
+        """Print each assignment's table after the test results."""
+        for name in sorted(self.tables):
+            terminalreporter.section(f"{name}: scores from nbgrader autograde")
+            for line in self.tables[name]:
+                terminalreporter.write_line(line)
+
+
+class Grader:
+    """Grades the assignments in the background, ``WORKERS`` autograde runs at a time."""
+
+    def __init__(self, names: list[str], folder: Path, tables: ScoreTables):
+        self.folder, self.tables = folder, tables
+        self.pool = ThreadPoolExecutor(max_workers=min(WORKERS, max(1, len(names))))
+        # The biggest batches first, so that the runs finish close together.
+        order = sorted(names, key=notebook_count, reverse=True)
+        self.futures: dict[str, Future] = {
+            name: self.pool.submit(self._grade, name) for name in order
+        }
+
+    def _grade(self, name: str) -> Graded:
+        try:
+            graded = grade(ASSIGNMENTS[name], self.folder / name)
+        except BaseException as error:
+            self.tables.tables[name] = [f"not graded: {type(error).__name__}: {error}"]
+            raise
+        self.tables.tables[name] = score_table(graded)
+        return graded
+
+    def __getitem__(self, name: str) -> Graded:
+        return self.futures[name].result()
+
+
+def needed(items, module_file: str) -> list[str]:
+    """The assignments the selected tests of this module grade (``-k a1`` grades only a1)."""
+    names = set()
+    for item in items:
+        if getattr(item, "fspath", None) is None or str(item.fspath) != module_file:
+            continue
+        if "grader" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        names.add(callspec.params.get("assignment", A2) if callspec else A2)
+    return sorted(names)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, request) -> Graded:
-    """Grade every submission with one ``nbgrader autograde`` run in a copy of the course."""
-    course_dir = tmp_path_factory.mktemp("course")
-    shutil.copy(ROOT / "nbgrader_config.py", course_dir)
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course_dir / "solutions" / ASSIGNMENT)
-    done = nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course_dir)
-    assert done.returncode == 0, done.stderr
-
-    solved = fill_release(RELEASE, SOLUTION, {})
-    write_submission(course_dir, "solution", solved)
-    write_submission(course_dir, "release_untouched", json.loads(RELEASE.read_text()))
-    write_submission(course_dir, "broken_syntax", broken_syntax(solved))
-    write_submission(course_dir, NOT_A_NOTEBOOK, "{ this is not a notebook")
-    write_submission(course_dir, TAMPERED, tampered(SUBMISSIONS[TAMPERED_FROM]))
-    for name, submission in SUBMISSIONS.items():
-        write_submission(course_dir, name, fill_release(RELEASE, SOLUTION, submission.sections))
-
-    start = time.perf_counter()
-    done = nbgrader(["autograde", ASSIGNMENT, "--force"], course_dir)
-    seconds = time.perf_counter() - start
-    result = Graded(
-        course=course_dir,
-        scores=read_scores(course_dir),
-        seconds=seconds,
-        notebooks=len(SUBMISSIONS) + len(SPECIAL) + 2,
-        returncode=done.returncode,
-        log=done.stdout + done.stderr,
-    )
-    table = score_table(result)
-    print("\n".join(table))
-    request.config.pluginmanager.register(ScoreTable(table), "a2-blocks-score-table")
-    return result
+def grader(tmp_path_factory, request) -> Grader:
+    """Start grading every assignment the selected tests need; tests wait for theirs."""
+    tables = ScoreTables()
+    request.config.pluginmanager.register(tables, "grading-score-tables")
+    names = needed(request.session.items, __file__)
+    running = Grader(names, tmp_path_factory.mktemp("courses"), tables)
+    yield running
+    running.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def lost_cells(graded: Graded, student: str) -> set[str]:
-    """The test cells where ``student`` scored less than full marks."""
-    assert student in graded.scores, f"{student} was not graded:\n{graded.log[-3000:]}"
-    cells = graded.scores[student]
-    assert set(cells) == set(CELLS)
-    return {name for name, score in cells.items() if score < CELLS[name]}
+# --- every assignment ---------------------------------------------------------------------
 
 
-def test_solution_scores_full_marks(graded):
-    assert lost_cells(graded, "solution") == set()
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(grader, assignment):
+    assert grader[assignment].lost(SOLUTION) == set()
 
 
-def test_untouched_release_scores_zero_without_stopping_the_batch(graded):
-    assert sum(graded.scores["release_untouched"].values()) == 0
-    assert len(graded.scores) >= len(SUBMISSIONS) + len(SPECIAL)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero_without_stopping_the_batch(grader, assignment):
+    graded = grader[assignment]
+    assert graded.lost(RELEASE) == set(graded.assignment.cells)
+    assert sum(graded.scores[RELEASE].values()) == 0
+    assert set(PLANS[assignment]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
 
 
-def test_a_syntax_error_scores_zero_and_the_batch_goes_on(graded):
-    assert sum(graded.scores["broken_syntax"].values()) == 0
+@pytest.mark.parametrize("assignment", [name for name, a in ASSIGNMENTS.items() if a.manual])
+def test_written_answers_wait_for_manual_grading(grader, assignment):
+    """Answered: no automatic score, flagged for formgrader. Unanswered: zero, nothing to do."""
+    graded = grader[assignment]
+    manual = set(graded.assignment.manual)
+    answered = [SOLUTION] + [s for s in PLANS[assignment] if s.startswith("correct_")]
+    for student in answered:
+        cells = graded.manual[student]
+        assert set(cells) == manual
+        assert all(m.needs_manual_grade and m.auto_score is None for m in cells.values()), cells
+    release = graded.manual[RELEASE]
+    assert set(release) == manual
+    assert all(m.auto_score == 0 and not m.needs_manual_grade for m in release.values()), release
+
+
+@pytest.mark.parametrize("assignment, student", GRADED_FILES)
+def test_submission_loses_exactly_its_target_cells(grader, assignment, student):
+    graded = grader[assignment]
+    hand_in = PLANS[assignment][student]
+    lost = graded.lost(student)
+    assert lost == set(hand_in.loses)
+    assert all(graded.scores[student][cell] == 0 for cell in lost)
+    if hand_in.says:
+        outputs = graded.outputs(student)
+        errors = [
+            f"{o['ename']}: {o['evalue']}"
+            for cell in lost
+            for o in outputs[cell]
+            if o["output_type"] == "error"
+        ]
+        assert any(hand_in.says in error for error in errors), errors
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_correct_code_never_writes_to_stderr(grader, assignment):
+    """nbgrader scores a test cell with any stderr output as zero; correct code must not."""
+    graded = grader[assignment]
+    for student in [SOLUTION] + [s for s in PLANS[assignment] if s.startswith("correct_")]:
+        for cell, outputs in graded.outputs(student).items():
+            for output in outputs:
+                assert output.get("name") != "stderr", (student, cell, output)
+                assert output["output_type"] != "error", (student, cell, output)
+
+
+def test_the_batch_stays_within_the_notebook_budget():
+    counts = {name: notebook_count(name) for name in ASSIGNMENTS}
+    assert sum(counts.values()) <= NOTEBOOK_BUDGET, counts
+
+
+def test_exercises_are_up_to_date_with_solutions():
+    assert course.release_problems() == []
+
+
+# --- once, on a2_blocks -------------------------------------------------------------------
+
+
+def test_enough_styles_and_mutants_are_graded():
+    graded = PLANS[A2]
+    assert sum(name.startswith("correct_") for name in graded) >= 6
+    assert sum(name.startswith("mutant_") for name in graded) >= 15
+
+
+def test_a_syntax_error_scores_zero_and_the_batch_goes_on(grader):
+    graded = grader[A2]
+    assert sum(graded.scores[BROKEN_SYNTAX].values()) == 0
     # A file that is not a notebook at all is reported, and only its own grading fails.
     assert graded.returncode != 0
     assert f"for student '{NOT_A_NOTEBOOK}'" in graded.log
     assert sum(graded.scores.get(NOT_A_NOTEBOOK, {}).values()) == 0
+    assert set(PLANS[A2]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
 
 
-def test_deleted_or_edited_test_cells_are_restored(graded):
-    assert lost_cells(graded, TAMPERED) == set(SUBMISSIONS[TAMPERED_FROM].loses)
+def test_deleted_or_edited_test_cells_are_restored(grader):
+    graded = grader[A2]
+    assert graded.lost(TAMPERED) == set(graded.assignment.submissions[TAMPERED_FROM].loses)
 
 
-@pytest.mark.parametrize("name", sorted(SUBMISSIONS))
-def test_submission_loses_exactly_its_target_cells(graded, name):
-    lost = lost_cells(graded, name)
-    assert lost == set(SUBMISSIONS[name].loses)
-    assert all(graded.scores[name][cell] == 0 for cell in lost)
-
-
-def test_enough_styles_and_mutants_are_graded():
-    assert sum(name.startswith("correct_") for name in SUBMISSIONS) >= 6
-    assert sum(name.startswith("mutant_") for name in SUBMISSIONS) >= 15
-
-
-def test_correct_code_never_writes_to_stderr(graded):
-    """nbgrader scores a test cell with any stderr output as zero; correct code must not."""
-    for student in ["solution"] + [n for n in SUBMISSIONS if n.startswith("correct_")]:
-        path = graded.course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-        for cell in notebook["cells"]:
-            if cell["metadata"].get("nbgrader", {}).get("grade_id") not in CELLS:
-                continue
-            for output in cell.get("outputs", []):
-                assert output.get("name") != "stderr", (student, output)
-                assert output["output_type"] != "error", (student, output)
-
-
-def hidden_test_lines() -> list[str]:
+def hidden_test_lines(assignment: Assignment, notebook: str) -> list[str]:
     """The hidden tests' lines that a learner's feedback could not contain otherwise: found
     nowhere in the released notebook or the solution code, not even as part of a line."""
-    public = json.loads(RELEASE.read_text())["cells"] + [
-        cell
-        for cell in json.loads(SOLUTION.read_text())["cells"]
-        if cell["metadata"].get("nbgrader", {}).get("solution")
+    solution = json.loads(assignment.solution(notebook).read_text())["cells"]
+    public = json.loads(assignment.release(notebook).read_text())["cells"] + [
+        cell for cell in solution if cell["metadata"].get("nbgrader", {}).get("solution")
     ]
     released = " ".join(" ".join("".join(cell["source"]).split()) for cell in public)
     lines = []
-    for cell in json.loads(SOLUTION.read_text())["cells"]:
+    for cell in solution:
         source = "".join(cell["source"])
         for region in re.findall(r"BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", source, re.S):
             for line in region.splitlines():
@@ -265,16 +518,16 @@ def hidden_test_lines() -> list[str]:
     return lines
 
 
-def test_feedback_hides_the_hidden_tests(graded):
+def test_feedback_hides_the_hidden_tests(grader):
+    graded = grader[A2]
+    (notebook,) = graded.assignment.notebooks
     for student in FEEDBACK_FOR:  # nbgrader takes one --student per run
-        done = nbgrader(
-            ["generate_feedback", ASSIGNMENT, "--force", "--student", student], graded.course
-        )
+        done = nbgrader(["generate_feedback", A2, "--force", "--student", student], graded.course)
         assert done.returncode == 0, done.stderr
-    hidden = hidden_test_lines()
+    hidden = hidden_test_lines(graded.assignment, notebook)
     assert len(hidden) > 20
     for student in FEEDBACK_FOR:
-        path = graded.course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html"
+        path = graded.course / "feedback" / student / A2 / f"{notebook}.html"
         text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
         flat = " ".join(text.split())
         assert "HIDDEN TESTS" not in flat
@@ -282,23 +535,20 @@ def test_feedback_hides_the_hidden_tests(graded):
         assert "hidden tests ran here" in flat
     # The learner still reads what the hidden tests found.
     mutant = FEEDBACK_FOR[1]
-    text = (graded.course / "feedback" / mutant / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    text = (graded.course / "feedback" / mutant / A2 / f"{notebook}.html").read_text()
     assert "identity where a projection is needed" in html.unescape(text)
 
 
-def test_exercises_are_up_to_date_with_solutions():
-    assert course.release_problems([ASSIGNMENT]) == []
-
-
 def test_a_stale_exercise_is_noticed(tmp_path):
-    stale = tmp_path / ASSIGNMENT
-    shutil.copytree(ROOT / "exercises" / ASSIGNMENT, stale)
-    notebook = json.loads((stale / f"{NOTEBOOK}.ipynb").read_text())
-    test_cell = next(c for c in notebook["cells"] if c.get("id") == "basic_shape")
+    (notebook,) = ASSIGNMENTS[A2].notebooks
+    stale = tmp_path / A2
+    shutil.copytree(ROOT / "exercises" / A2, stale)
+    content = json.loads((stale / f"{notebook}.ipynb").read_text())
+    test_cell = next(c for c in content["cells"] if c.get("id") == "basic_shape")
     test_cell["source"] = ["# an old version of the test\n"]
-    (stale / f"{NOTEBOOK}.ipynb").write_text(json.dumps(notebook))
-    problems = course.compare_folders(ROOT / "exercises" / ASSIGNMENT, stale, "exercises")
-    assert problems == [f"exercises/{NOTEBOOK}.ipynb is out of date with solutions/"]
+    (stale / f"{notebook}.ipynb").write_text(json.dumps(content))
+    problems = course.compare_folders(ROOT / "exercises" / A2, stale, "exercises")
+    assert problems == [f"exercises/{notebook}.ipynb is out of date with solutions/"]
 
 
 def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
@@ -306,6 +556,9 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     # The copy shares .venv; its setup step must find it up to date, or it would reinstall the
     # package from the copy into the shared environment.
     assert course.STAMP.read_text().strip() == course.inputs_hash(), "run course.py setup first"
+    assignment = ASSIGNMENTS[A2]
+    (notebook,) = assignment.notebooks
+    release, solution = assignment.release(notebook), assignment.solution(notebook)
     copy = tmp_path / "course"
     copy.mkdir()
     for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
@@ -326,26 +579,27 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         return done.stdout
 
-    assert "release check passed" in run("release")
+    assert "release check passed" in run("release", A2)
     inbox = tmp_path / "inbox"
-    solved = fill_release(RELEASE, SOLUTION, {})
-    mutant = fill_release(RELEASE, SOLUTION, SUBMISSIONS["mutant_relu_before_add"].sections)
-    for student, notebook in [
+    solved = fill_release(release, solution, {})
+    relu_before_add = assignment.submissions["mutant_relu_before_add"].sections
+    mutant = fill_release(release, solution, relu_before_add)
+    for student, content in [
         ("alice", solved),
         ("bob", mutant),
         ("carol", broken_syntax(solved)),
     ]:
         (inbox / student).mkdir(parents=True)
-        (inbox / student / f"{NOTEBOOK}.ipynb").write_text(json.dumps(notebook))
-    run("collect", ASSIGNMENT, str(inbox))
+        (inbox / student / f"{notebook}.ipynb").write_text(json.dumps(content))
+    run("collect", A2, str(inbox))
     assert sorted(p.name for p in (copy / "submitted").iterdir()) == ["alice", "bob", "carol"]
-    output = run("autograde", ASSIGNMENT)
+    output = run("autograde", A2)
     assert re.search(r"alice\s+18\.0 / 18\.0", output), output
-    run("feedback", ASSIGNMENT)
+    run("feedback", A2)
     for student in ["alice", "bob", "carol"]:
-        assert (copy / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").exists()
+        assert (copy / "feedback" / student / A2 / f"{notebook}.html").exists()
     run("grades")
     with (copy / "grades.csv").open(newline="") as table:
-        rows = [row for row in csv.DictReader(table) if row["assignment"] == ASSIGNMENT]
+        rows = [row for row in csv.DictReader(table) if row["assignment"] == A2]
     scores = {row["student_id"]: float(row["score"]) for row in rows}
     assert scores == {"alice": 18.0, "bob": 13.0, "carol": 0.0}

@@ -1,10 +1,18 @@
-"""The grading helpers (resnet_ref.grading) and the a2_blocks tests, without nbgrader.
+"""The grading helpers (resnet_ref.grading) and every assignment's tests, without nbgrader.
 
-The first tests run the notebook's test cells (hidden ones included) on every submission in
-``tests/submissions/a2_blocks`` in this process; ``test_grading_e2e.py`` does the same with the
-real ``nbgrader autograde``. The others pin down the helpers' own promises: one-line messages,
-nothing written to stderr, order-independent pairing of layers, and no trust in a learner's
-objects.
+The first tests run each assignment's test cells (hidden ones included) in this process on every
+submission in ``tests/submissions/<assignment>/``, for every assignment that has such a folder
+and a solution notebook (an assignment still being written is not collected):
+
+- the instructor's solution passes every autograded test cell;
+- every ``correct_*`` submission passes them all, every ``mutant_*`` fails exactly the cells its
+  docstring's ``Loses:`` line names with a one-line message containing its ``Says:`` phrase,
+  and ``cheat_*`` and ``broken_*`` submissions lose what their docstrings say.
+
+``test_grading_e2e.py`` does the same with the real ``nbgrader autograde``, on all submissions
+of ``a2_blocks`` and a subset of the others'. The remaining tests pin down the helpers' own
+promises: one-line messages, nothing written to stderr, order-independent pairing of layers, and
+no trust in a learner's objects.
 """
 
 import sys
@@ -14,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from grading_support import ROOT, graded_cells, run_in_process, submissions
+from grading_support import KINDS, assignments
 from torch import nn
 
 import resnet_ref
@@ -33,25 +41,56 @@ from resnet_ref.grading import (
     trace_layers,
 )
 
-SOLUTION = ROOT / "solutions" / "a2_blocks" / "blocks.ipynb"
-SUBMISSIONS = submissions("a2_blocks")
+ASSIGNMENTS = {a.name: a for a in assignments()}
+SUBMISSIONS = [
+    pytest.param(a, s, id=f"{a.name}/{s.name}")
+    for a in ASSIGNMENTS.values()
+    for s in a.submissions.values()
+]
 
 
-def test_there_are_enough_submissions():
-    names = [s.name for s in SUBMISSIONS]
+def test_blocks_have_enough_styles_and_mutants():
+    """The issue asks for six correct styles and fifteen mutants of the blocks."""
+    names = list(ASSIGNMENTS["a2_blocks"].submissions)
     assert sum(name.startswith("correct_") for name in names) >= 6
     assert sum(name.startswith("mutant_") for name in names) >= 15
 
 
-def test_solution_passes_every_test_cell():
-    results = run_in_process(SOLUTION, {})
-    assert set(results) == set(graded_cells(SOLUTION))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=str)
+def test_submission_files_say_what_they_test(assignment):
+    """Names, sections and docstrings that the grading tests can rely on."""
+    assert assignment.duplicate_grade_ids() == []
+    problems = []
+    for name, submission in assignment.submissions.items():
+        unknown = set(submission.sections) - set(assignment.notebook_of)
+        if unknown:
+            problems.append(f"{name}: no solution cell {sorted(unknown)}")
+        if not submission.sections:
+            problems.append(f"{name}: no '# %% <grade_id>' section")
+        if submission.kind not in KINDS:
+            problems.append(f"{name}: the name starts with none of {KINDS}")
+        if submission.kind == "correct" and submission.loses:
+            problems.append(f"{name}: a correct submission loses {sorted(submission.loses)}")
+        if submission.kind == "mutant" and not (submission.loses and submission.says):
+            problems.append(f"{name}: a mutant needs a 'Loses:' and a 'Says:' line")
+        strange = submission.loses - set(assignment.cells)
+        if strange:
+            problems.append(f"{name}: 'Loses:' names no test cell {sorted(strange)}")
+    assert problems == []
+    assert any(s.kind == "correct" for s in assignment.submissions.values())
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=str)
+def test_solution_passes_every_test_cell(assignment):
+    results = assignment.run_in_process({})
+    assert set(results) == set(assignment.cells)
     assert {cell: message for cell, message in results.items() if message} == {}
 
 
-@pytest.mark.parametrize("submission", SUBMISSIONS, ids=lambda s: s.name)
-def test_submission_loses_exactly_the_cells_it_targets(submission):
-    results = run_in_process(SOLUTION, submission.sections)
+@pytest.mark.parametrize("assignment, submission", SUBMISSIONS)
+def test_submission_loses_exactly_the_cells_it_targets(assignment, submission):
+    results = assignment.run_in_process(submission.sections)
+    assert set(results) == set(assignment.cells_of(assignment.touched(submission.sections)))
     lost = {cell for cell, message in results.items() if message}
     assert lost == set(submission.loses), {cell: results[cell] for cell in lost}
     messages = [results[cell] for cell in sorted(lost)]
