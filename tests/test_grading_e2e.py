@@ -32,11 +32,13 @@ instructor workflow (``course.py release``, ``collect``, ``autograde``, ``feedba
 ``grades``) in another copy of the course.
 
 The score tables (submission, score per autograded cell, total, written answers) are printed
-in pytest's terminal summary, one per assignment, with the time of its autograde run.
+in pytest's terminal summary, one per assignment, with the time of its autograde run. The tests
+that need no grading come first: they run while the autograde runs go on in the background.
 """
 
 import csv
 import html
+import inspect
 import json
 import os
 import re
@@ -382,100 +384,43 @@ class Grader:
         return self.futures[name].result()
 
 
-def needed(items, module_file: str) -> list[str]:
+def needed(items) -> list[str]:
     """The assignments the selected tests of this module grade (``-k a1`` grades only a1)."""
     names = set()
     for item in items:
-        if getattr(item, "fspath", None) is None or str(item.fspath) != module_file:
+        function = getattr(item, "function", None)
+        if getattr(item, "module", None) is not sys.modules[__name__] or function is None:
             continue
-        if "grader" not in getattr(item, "fixturenames", ()):
+        if "grader" not in inspect.signature(function).parameters:
             continue
         callspec = getattr(item, "callspec", None)
         names.add(callspec.params.get("assignment", A2) if callspec else A2)
     return sorted(names)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def grader(tmp_path_factory, request) -> Grader:
-    """Start grading every assignment the selected tests need; tests wait for theirs."""
+    """Start grading every assignment the selected tests need; tests wait for theirs.
+
+    It starts with the module's first test, so that the tests that need no grading (they come
+    first) run while the autograde runs go on. Under pytest-xdist each worker would grade
+    everything: run this module without ``-n``.
+    """
     tables = ScoreTables()
     request.config.pluginmanager.register(tables, "grading-score-tables")
-    names = needed(request.session.items, __file__)
-    running = Grader(names, tmp_path_factory.mktemp("courses"), tables)
+    running = Grader(needed(request.session.items), tmp_path_factory.mktemp("courses"), tables)
     yield running
     running.pool.shutdown(wait=True, cancel_futures=True)
 
 
-# --- every assignment ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_scores_full_marks(grader, assignment):
-    assert grader[assignment].lost(SOLUTION) == set()
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_untouched_release_scores_zero_without_stopping_the_batch(grader, assignment):
-    graded = grader[assignment]
-    assert graded.lost(RELEASE) == set(graded.assignment.cells)
-    assert sum(graded.scores[RELEASE].values()) == 0
-    assert set(PLANS[assignment]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
-
-
-@pytest.mark.parametrize("assignment", [name for name, a in ASSIGNMENTS.items() if a.manual])
-def test_written_answers_wait_for_manual_grading(grader, assignment):
-    """Answered: no automatic score, flagged for formgrader. Unanswered: zero, nothing to do."""
-    graded = grader[assignment]
-    manual = set(graded.assignment.manual)
-    answered = [SOLUTION] + [s for s in PLANS[assignment] if s.startswith("correct_")]
-    for student in answered:
-        cells = graded.manual[student]
-        assert set(cells) == manual
-        assert all(m.needs_manual_grade and m.auto_score is None for m in cells.values()), cells
-    release = graded.manual[RELEASE]
-    assert set(release) == manual
-    assert all(m.auto_score == 0 and not m.needs_manual_grade for m in release.values()), release
-
-
-@pytest.mark.parametrize("assignment, student", GRADED_FILES)
-def test_submission_loses_exactly_its_target_cells(grader, assignment, student):
-    graded = grader[assignment]
-    hand_in = PLANS[assignment][student]
-    lost = graded.lost(student)
-    assert lost == set(hand_in.loses)
-    assert all(graded.scores[student][cell] == 0 for cell in lost)
-    if hand_in.says:
-        outputs = graded.outputs(student)
-        errors = [
-            f"{o['ename']}: {o['evalue']}"
-            for cell in lost
-            for o in outputs[cell]
-            if o["output_type"] == "error"
-        ]
-        assert any(hand_in.says in error for error in errors), errors
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_correct_code_never_writes_to_stderr(grader, assignment):
-    """nbgrader scores a test cell with any stderr output as zero; correct code must not."""
-    graded = grader[assignment]
-    for student in [SOLUTION] + [s for s in PLANS[assignment] if s.startswith("correct_")]:
-        for cell, outputs in graded.outputs(student).items():
-            for output in outputs:
-                assert output.get("name") != "stderr", (student, cell, output)
-                assert output["output_type"] != "error", (student, cell, output)
+# --- first, while the assignments are graded in the background ----------------------------
 
 
 def test_the_batch_stays_within_the_notebook_budget():
+    """More notebooks cost CI minutes: grade fewer by nbgrader in chosen() (the in-process
+    tests still run every submission), or raise the budget knowingly."""
     counts = {name: notebook_count(name) for name in ASSIGNMENTS}
     assert sum(counts.values()) <= NOTEBOOK_BUDGET, counts
-
-
-def test_exercises_are_up_to_date_with_solutions():
-    assert course.release_problems() == []
-
-
-# --- once, on a2_blocks -------------------------------------------------------------------
 
 
 def test_enough_styles_and_mutants_are_graded():
@@ -484,59 +429,8 @@ def test_enough_styles_and_mutants_are_graded():
     assert sum(name.startswith("mutant_") for name in graded) >= 15
 
 
-def test_a_syntax_error_scores_zero_and_the_batch_goes_on(grader):
-    graded = grader[A2]
-    assert sum(graded.scores[BROKEN_SYNTAX].values()) == 0
-    # A file that is not a notebook at all is reported, and only its own grading fails.
-    assert graded.returncode != 0
-    assert f"for student '{NOT_A_NOTEBOOK}'" in graded.log
-    assert sum(graded.scores.get(NOT_A_NOTEBOOK, {}).values()) == 0
-    assert set(PLANS[A2]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
-
-
-def test_deleted_or_edited_test_cells_are_restored(grader):
-    graded = grader[A2]
-    assert graded.lost(TAMPERED) == set(graded.assignment.submissions[TAMPERED_FROM].loses)
-
-
-def hidden_test_lines(assignment: Assignment, notebook: str) -> list[str]:
-    """The hidden tests' lines that a learner's feedback could not contain otherwise: found
-    nowhere in the released notebook or the solution code, not even as part of a line."""
-    solution = json.loads(assignment.solution(notebook).read_text())["cells"]
-    public = json.loads(assignment.release(notebook).read_text())["cells"] + [
-        cell for cell in solution if cell["metadata"].get("nbgrader", {}).get("solution")
-    ]
-    released = " ".join(" ".join("".join(cell["source"]).split()) for cell in public)
-    lines = []
-    for cell in solution:
-        source = "".join(cell["source"])
-        for region in re.findall(r"BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", source, re.S):
-            for line in region.splitlines():
-                line = " ".join(line.split())
-                if len(line) >= 12 and line not in released:
-                    lines.append(line)
-    return lines
-
-
-def test_feedback_hides_the_hidden_tests(grader):
-    graded = grader[A2]
-    (notebook,) = graded.assignment.notebooks
-    for student in FEEDBACK_FOR:  # nbgrader takes one --student per run
-        done = nbgrader(["generate_feedback", A2, "--force", "--student", student], graded.course)
-        assert done.returncode == 0, done.stderr
-    hidden = hidden_test_lines(graded.assignment, notebook)
-    assert len(hidden) > 20
-    for student in FEEDBACK_FOR:
-        path = graded.course / "feedback" / student / A2 / f"{notebook}.html"
-        text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
-        flat = " ".join(text.split())
-        assert "HIDDEN TESTS" not in flat
-        assert [line for line in hidden if line in flat] == []
-        assert "hidden tests ran here" in flat
-    # The learner still reads what the hidden tests found.
-    mutant = FEEDBACK_FOR[1]
-    text = (graded.course / "feedback" / mutant / A2 / f"{notebook}.html").read_text()
-    assert "identity where a projection is needed" in html.unescape(text)
+def test_exercises_are_up_to_date_with_solutions():
+    assert course.release_problems() == []
 
 
 def test_a_stale_exercise_is_noticed(tmp_path):
@@ -603,3 +497,121 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
         rows = [row for row in csv.DictReader(table) if row["assignment"] == A2]
     scores = {row["student_id"]: float(row["score"]) for row in rows}
     assert scores == {"alice": 18.0, "bob": 13.0, "carol": 0.0}
+
+
+# --- every assignment ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_scores_full_marks(grader, assignment):
+    assert grader[assignment].lost(SOLUTION) == set()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero_without_stopping_the_batch(grader, assignment):
+    graded = grader[assignment]
+    assert graded.lost(RELEASE) == set(graded.assignment.cells)
+    assert sum(graded.scores[RELEASE].values()) == 0
+    assert set(PLANS[assignment]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
+
+
+@pytest.mark.parametrize("assignment", [name for name, a in ASSIGNMENTS.items() if a.manual])
+def test_written_answers_wait_for_manual_grading(grader, assignment):
+    """Answered: no automatic score, flagged for formgrader. Unanswered: zero, nothing to do."""
+    graded = grader[assignment]
+    manual = set(graded.assignment.manual)
+    answered = [SOLUTION] + [s for s in PLANS[assignment] if s.startswith("correct_")]
+    for student in answered:
+        cells = graded.manual[student]
+        assert set(cells) == manual
+        assert all(m.needs_manual_grade and m.auto_score is None for m in cells.values()), cells
+    release = graded.manual[RELEASE]
+    assert set(release) == manual
+    assert all(m.auto_score == 0 and not m.needs_manual_grade for m in release.values()), release
+
+
+@pytest.mark.parametrize("assignment, student", GRADED_FILES)
+def test_submission_loses_exactly_its_target_cells(grader, assignment, student):
+    graded = grader[assignment]
+    hand_in = PLANS[assignment][student]
+    lost = graded.lost(student)
+    assert lost == set(hand_in.loses)
+    assert all(graded.scores[student][cell] == 0 for cell in lost)
+    if hand_in.says:
+        outputs = graded.outputs(student)
+        errors = [
+            f"{o['ename']}: {o['evalue']}"
+            for cell in lost
+            for o in outputs[cell]
+            if o["output_type"] == "error"
+        ]
+        assert any(hand_in.says in error for error in errors), errors
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_correct_code_never_writes_to_stderr(grader, assignment):
+    """nbgrader scores a test cell with any stderr output as zero; correct code must not."""
+    graded = grader[assignment]
+    for student in [SOLUTION] + [s for s in PLANS[assignment] if s.startswith("correct_")]:
+        for cell, outputs in graded.outputs(student).items():
+            for output in outputs:
+                assert output.get("name") != "stderr", (student, cell, output)
+                assert output["output_type"] != "error", (student, cell, output)
+
+
+# --- once, on a2_blocks ---------------------------------------------------------------------
+
+
+def test_a_syntax_error_scores_zero_and_the_batch_goes_on(grader):
+    graded = grader[A2]
+    assert sum(graded.scores[BROKEN_SYNTAX].values()) == 0
+    # A file that is not a notebook at all is reported, and only its own grading fails.
+    assert graded.returncode != 0
+    assert f"for student '{NOT_A_NOTEBOOK}'" in graded.log
+    assert sum(graded.scores.get(NOT_A_NOTEBOOK, {}).values()) == 0
+    assert set(PLANS[A2]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
+
+
+def test_deleted_or_edited_test_cells_are_restored(grader):
+    graded = grader[A2]
+    assert graded.lost(TAMPERED) == set(graded.assignment.submissions[TAMPERED_FROM].loses)
+
+
+def hidden_test_lines(assignment: Assignment, notebook: str) -> list[str]:
+    """The hidden tests' lines that a learner's feedback could not contain otherwise: found
+    nowhere in the released notebook or the solution code, not even as part of a line."""
+    solution = json.loads(assignment.solution(notebook).read_text())["cells"]
+    public = json.loads(assignment.release(notebook).read_text())["cells"] + [
+        cell for cell in solution if cell["metadata"].get("nbgrader", {}).get("solution")
+    ]
+    released = " ".join(" ".join("".join(cell["source"]).split()) for cell in public)
+    lines = []
+    for cell in solution:
+        source = "".join(cell["source"])
+        for region in re.findall(r"BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", source, re.S):
+            for line in region.splitlines():
+                line = " ".join(line.split())
+                if len(line) >= 12 and line not in released:
+                    lines.append(line)
+    return lines
+
+
+def test_feedback_hides_the_hidden_tests(grader):
+    graded = grader[A2]
+    (notebook,) = graded.assignment.notebooks
+    for student in FEEDBACK_FOR:  # nbgrader takes one --student per run
+        done = nbgrader(["generate_feedback", A2, "--force", "--student", student], graded.course)
+        assert done.returncode == 0, done.stderr
+    hidden = hidden_test_lines(graded.assignment, notebook)
+    assert len(hidden) > 20
+    for student in FEEDBACK_FOR:
+        path = graded.course / "feedback" / student / A2 / f"{notebook}.html"
+        text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+        flat = " ".join(text.split())
+        assert "HIDDEN TESTS" not in flat
+        assert [line for line in hidden if line in flat] == []
+        assert "hidden tests ran here" in flat
+    # The learner still reads what the hidden tests found.
+    mutant = FEEDBACK_FOR[1]
+    text = (graded.course / "feedback" / mutant / A2 / f"{notebook}.html").read_text()
+    assert "identity where a projection is needed" in html.unescape(text)
