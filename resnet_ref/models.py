@@ -284,6 +284,15 @@ def wide_resnet101_2(**kwargs) -> ResNet:
 
 # --- CIFAR family (He et al., 2015, section 4.2) ----------------------------------------------
 
+# The CIFAR networks of both papers share this layout; each factory overrides what differs.
+CIFAR_STAGES = {
+    "stem": "cifar",
+    "stem_channels": 16,
+    "stage_channels": (16, 32, 64),
+    "stage_strides": (1, 2, 2),
+    "num_classes": 10,
+}
+
 
 def cifar_resnet(depth: int, skip: bool = True, **kwargs) -> ResNet:
     """A CIFAR ResNet of ``depth = 6n + 2`` layers: 3 stages of n basic blocks, 16/32/64 channels.
@@ -293,14 +302,7 @@ def cifar_resnet(depth: int, skip: bool = True, **kwargs) -> ResNet:
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"a CIFAR ResNet has 6n + 2 layers (20, 32, 44, 56, ...), got {depth}")
     n = (depth - 2) // 6
-    options = {
-        "stem": "cifar",
-        "stem_channels": 16,
-        "stage_channels": (16, 32, 64),
-        "stage_strides": (1, 2, 2),
-        "num_classes": 10,
-        "shortcut": "A",
-    }
+    options = {**CIFAR_STAGES, "shortcut": "A"}
     return ResNet(BasicBlock, (n, n, n), skip=skip, **{**options, **kwargs})
 
 
@@ -337,14 +339,7 @@ def cifar_preact_resnet(depth: int, bottleneck: bool, **kwargs) -> ResNet:
             f"blocks has {3 * layers_per_block}n + 2 layers, got {depth}"
         )
     n = (depth - 2) // (3 * layers_per_block)
-    options = {
-        "stem": "cifar",
-        "stem_channels": 16,
-        "stage_channels": (16, 32, 64),
-        "stage_strides": (1, 2, 2),
-        "num_classes": 10,
-        "shortcut": "B",
-    }
+    options = {**CIFAR_STAGES, "shortcut": "B"}
     block = PreActBottleneck if bottleneck else PreActBlock
     return ResNet(block, (n, n, n), **{**options, **kwargs})
 
@@ -370,14 +365,7 @@ def preact_resnet1001(**kwargs) -> ResNet:
 @register
 def wrn28_10(**kwargs) -> ResNet:
     """Wide ResNet-28-10 for CIFAR-10: pre-activation basic blocks, 10x wider; Zagoruyko, 2016."""
-    options = {
-        "stem": "cifar",
-        "stem_channels": 16,
-        "stage_channels": (160, 320, 640),
-        "stage_strides": (1, 2, 2),
-        "num_classes": 10,
-        "shortcut": "B",
-    }
+    options = {**CIFAR_STAGES, "stage_channels": (160, 320, 640), "shortcut": "B"}
     return ResNet(PreActBlock, (4, 4, 4), **{**options, **kwargs})
 
 
@@ -385,11 +373,9 @@ def wrn28_10(**kwargs) -> ResNet:
 def small_resnet(**kwargs) -> ResNet:
     """The small ResNet of the concise source document: 32, 64, 128 channels, 2 blocks each."""
     options = {
-        "stem": "cifar",
+        **CIFAR_STAGES,
         "stem_channels": 32,
         "stage_channels": (32, 64, 128),
-        "stage_strides": (1, 2, 2),
-        "num_classes": 10,
         "shortcut": "B",
     }
     return ResNet(BasicBlock, (2, 2, 2), **{**options, **kwargs})
