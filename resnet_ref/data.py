@@ -116,8 +116,8 @@ class ImageData:
             x = self._random_crop(x, generator)
             if self.flip:
                 x = self._random_flip(x, generator)
-        mean = torch.tensor(self.mean, device=x.device).view(-1, 1, 1)
-        std = torch.tensor(self.std, device=x.device).view(-1, 1, 1)
+        mean = _to_device(torch.tensor(self.mean).view(-1, 1, 1), x.device)
+        std = _to_device(torch.tensor(self.std).view(-1, 1, 1), x.device)
         return (x - mean) / std
 
     def _random_crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -127,8 +127,8 @@ class ImageData:
         padded = F.pad(x, (pad, pad, pad, pad))
         # The offsets are a few numbers per batch: drawing them on the CPU costs nothing and
         # gives the same crops for the same seed whether the images are on the CPU or a GPU.
-        top = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
-        left = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
+        top = _to_device(torch.randint(0, 2 * pad + 1, (n,), generator=generator), x.device)
+        left = _to_device(torch.randint(0, 2 * pad + 1, (n,), generator=generator), x.device)
         rows = top[:, None] + torch.arange(h, device=x.device)  # (N, H): rows kept per image
         cols = left[:, None] + torch.arange(w, device=x.device)  # (N, W)
         batch = torch.arange(n, device=x.device)[:, None, None, None]
@@ -137,8 +137,18 @@ class ImageData:
 
     def _random_flip(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Mirror each image left to right with probability one half."""
-        mirrored = (torch.rand(len(x), generator=generator) < 0.5).to(x.device)
+        mirrored = _to_device(torch.rand(len(x), generator=generator) < 0.5, x.device)
         return torch.where(mirrored[:, None, None, None], x.flip(-1), x)
+
+
+def _to_device(small: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a few numbers made on the CPU to ``device`` without waiting for the GPU.
+
+    A plain copy from ordinary (pageable) memory makes the CPU wait until the GPU has finished
+    all the work queued before it, once per batch; with ``non_blocking`` the numbers are staged
+    and the CPU goes on queueing the next step.
+    """
+    return small.to(device, non_blocking=True)
 
 
 class Batches:
