@@ -52,10 +52,46 @@ def venv_env():
     return env
 
 
+class Prefixed:
+    """A text stream that starts every line written to it with ``prefix``."""
+
+    def __init__(self, stream, prefix):
+        self.stream, self.prefix, self.at_line_start = stream, prefix, True
+
+    def write(self, text):
+        """Write ``text``, with the prefix at the start of each line."""
+        for piece in text.splitlines(keepends=True):
+            if self.at_line_start:
+                self.stream.write(self.prefix)
+            self.stream.write(piece)
+            self.at_line_start = piece.endswith("\n")
+        return len(text)
+
+    def flush(self):
+        """Flush the underlying stream."""
+        self.stream.flush()
+
+
 def run(cmd, check=True, cwd=ROOT):
-    """Print and run a command (from the repository root by default); return its exit code."""
+    """Print and run a command (from the repository root by default); return its exit code.
+
+    When ``sys.stdout`` is :class:`Prefixed`, the command's output goes through it too.
+    """
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    code = subprocess.call([str(c) for c in cmd], cwd=cwd, env=venv_env())
+    if isinstance(sys.stdout, Prefixed):
+        process = subprocess.Popen(
+            [str(c) for c in cmd],
+            cwd=cwd,
+            env=venv_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for line in process.stdout:
+            print(line, end="", flush=True)
+        code = process.wait()
+    else:
+        code = subprocess.call([str(c) for c in cmd], cwd=cwd, env=venv_env())
     if check and code != 0:
         sys.exit(f"command failed with exit code {code}: {cmd[0]}")
     return code
@@ -102,14 +138,19 @@ def book():
     print(f"book built: {ROOT / '_build' / 'html' / 'index.html'}")
 
 
+# Debian packages the tests need: a browser for the book, bubblewrap for the grading sandbox.
+SYSTEM_PACKAGES = {"chromium": CHROMIUM, "bubblewrap": Path("/usr/bin/bwrap")}
+
+
 def system_packages():
-    """Install the Debian packages the tests need (chromium for browser tests) if missing."""
-    if CHROMIUM.exists():
+    """Install the Debian packages the tests need if they are missing (apt needs root)."""
+    missing = [name for name, path in SYSTEM_PACKAGES.items() if not path.exists()]
+    if not missing:
         return
-    print("installing Debian package chromium (browser tests need it; apt needs root)")
+    print(f"installing Debian packages {', '.join(missing)} (the tests need them)")
     os.environ["DEBIAN_FRONTEND"] = "noninteractive"
     run(["apt-get", "update"])
-    run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"])
+    run(["apt-get", "install", "-y", "--no-install-recommends", *missing])
 
 
 def test(pytest_args):
@@ -291,13 +332,16 @@ def collect(assignment, folder):
         print(f"collected {student.name}: {', '.join(p.name for p in student.glob('*.ipynb'))}")
 
 
-def autograde(assignment, student=None):
+def autograde(assignment, student=None, sandbox=True):
     """Autograde every submission in submitted/*/ASSIGNMENT/ (or one student's), then summarise.
 
     The assignment is first registered in the gradebook from solutions/ (its release goes to a
     scratch folder, exercises/ stays untouched), so the gradebook always holds the current
-    tests. nbgrader adds unknown students to the gradebook. A submission that does not run is
-    graded zero for what it breaks; the others are graded all the same.
+    tests. nbgrader adds unknown students to the gradebook. Every submission runs in a
+    bubblewrap sandbox (``autograder/``); a submission that does not run, or whose kernel dies,
+    hangs or floods its output, is graded zero for what it breaks and the others are graded all
+    the same. Without bwrap this refuses to run, unless ``sandbox`` is False on purpose: then
+    every line it prints says so.
     """
     setup()
     if assignment not in assignment_names():
@@ -308,16 +352,56 @@ def autograde(assignment, student=None):
             f"nothing to grade: no folder submitted/{pattern}/; put each learner's notebooks in"
             f" submitted/<student>/{assignment}/ (python3 course.py collect {assignment} FOLDER)"
         )
+    if sandbox and not shutil.which("bwrap"):
+        sys.exit(
+            "bubblewrap (bwrap) is not installed, so submissions cannot be sandboxed: install it"
+            " (Debian/Ubuntu: apt-get install bubblewrap), or grade unsandboxed on purpose with"
+            f" python3 course.py autograde {assignment} --unsandboxed"
+        )
+    if not sandbox:
+        sys.stdout = Prefixed(sys.stdout, "UNSANDBOXED (submissions run with your rights): ")
     with tempfile.TemporaryDirectory() as scratch:
         run(
             [NBGRADER, "generate_assignment", assignment, "--force", "--log-level=WARN"]
             + [f"--CourseDirectory.release_directory={scratch}"]
         )
     command = [NBGRADER, "autograde", assignment, "--force"]
-    code = run(command + (["--student", student] if student else []), check=False)
+    command += ["--student", student] if student else []
+    command += [] if sandbox else ["--ContainedExecute.sandbox=False"]
+    code = run(command, check=False)
     print_scores(assignment)
+    contained = print_contained(assignment)
+    problems = []
     if code != 0:
-        sys.exit(f"nbgrader could not process some submissions (exit code {code}); see above")
+        problems.append(f"nbgrader could not process some submissions (exit {code}); see above")
+    if contained:
+        problems.append(f"submissions stopped by the grader: {', '.join(contained)}")
+    if problems:
+        sys.exit("; ".join(problems))
+
+
+def print_contained(assignment):
+    """Print, and return, the learners whose kernel the grader had to stop or interrupt.
+
+    The grader writes an error named ``GradingStopped`` or ``CellTimedOut`` into the cell where
+    it happened (``autograder/execute.py``); the graded notebooks are read back for them.
+    """
+    found = {}
+    for path in sorted(ROOT.glob(f"autograded/*/{assignment}/*.ipynb")):
+        student = path.parent.parent.name
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        for cell in cells:
+            for output in cell.get("outputs", []):
+                if output.get("ename") in ("GradingStopped", "CellTimedOut"):
+                    found.setdefault(student, f"{path.name}: {output['evalue']}")
+                    break
+            if student in found:
+                break
+    if found:
+        print(f"{assignment}: {len(found)} submission(s) contained by the grader")
+        for student, reason in found.items():
+            print(f"  {student:<24} {reason}")
+    return list(found)
 
 
 def export_grades(destination):
@@ -380,6 +464,11 @@ def main(argv=None):
     grading = commands.add_parser("autograde", help="autograde submitted/*/ASSIGNMENT/")
     grading.add_argument("assignment")
     grading.add_argument("--student", help="grade only this student")
+    grading.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="run submissions without the bubblewrap sandbox, with your rights (not advised)",
+    )
     commands.add_parser(
         "feedback", help="write feedback HTML for ASSIGNMENT (hidden tests left out)"
     ).add_argument("assignment")
@@ -398,7 +487,7 @@ def main(argv=None):
     elif args.command == "collect":
         collect(args.assignment, args.folder)
     elif args.command == "autograde":
-        autograde(args.assignment, args.student)
+        autograde(args.assignment, args.student, sandbox=not args.unsandboxed)
     elif args.command == "feedback":
         feedback(args.assignment)
     elif args.command == "grades":

@@ -6,42 +6,18 @@ submissions go to ``submitted/<student>/<assignment>/``. ``python3 course.py --h
 the commands that drive nbgrader with this configuration.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
-
-class HideHiddenTests(NbGraderPreprocessor):
-    """Keep hidden tests out of the feedback that goes back to learners.
-
-    nbgrader restores the hidden tests into every autograded notebook, and its feedback shows
-    them, as well as the tracebacks that quote them (upstream issue 917). For every cell with a
-    hidden-test region this drops the region and shortens each error to its last line, the
-    ``AssertionError`` whose message the grading helpers wrote for the learner.
-    """
-
-    begin = "BEGIN HIDDEN TESTS"
-    end = "END HIDDEN TESTS"
-    note = "# (hidden tests ran here; their code is not part of the feedback)"
-
-    def preprocess_cell(self, cell, resources, index):
-        """Remove the hidden region of a test cell and trim its error tracebacks."""
-        if cell.cell_type != "code" or self.begin not in cell.source:
-            return cell, resources
-        kept, hidden = [], False
-        for line in cell.source.splitlines():
-            if self.begin in line:
-                hidden = True
-                kept.append(line[: line.index("#")] + self.note if "#" in line else self.note)
-            elif self.end in line:
-                hidden = False
-            elif not hidden:
-                kept.append(line)
-        cell.source = "\n".join(kept)
-        for output in cell.get("outputs", []):
-            if output.output_type == "error":
-                output.traceback = [f"\x1b[0;31m{output.ename}\x1b[0m: {output.evalue}"]
-        return cell, resources
-
+from autograder.execute import ContainedExecute
+from autograder.feedback import HideInstructorText
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
 
@@ -60,4 +36,18 @@ c.Execute.timeout = 120
 # (nbgrader restores the source of edited locked cells, tests included, in any case.)
 c.OverwriteCells.add_missing_cells = True
 
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Submissions run in a bubblewrap sandbox, and a kernel that dies, hangs or floods its output
+# costs its own notebook the cells it broke (autograder/execute.py); nbgrader's own list of
+# autograde steps otherwise.
+c.Autograde.autograde_preprocessors = [
+    ContainedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# Feedback without hidden tests, the tracebacks that quote them, or mark schemes.
+c.GenerateFeedback.preprocessors = [GetGrades, HideInstructorText, CSSHTMLHeaderPreprocessor]

@@ -312,3 +312,22 @@ def assignments() -> list[Assignment]:
         if folder.is_dir() and any(folder.glob("*.py")) and notebooks:
             found.append(Assignment(folder.name, notebooks))
     return found
+
+
+def hidden_test_lines(assignment: Assignment, notebook: str) -> list[str]:
+    """The hidden tests' lines that a learner's feedback could not contain otherwise: found
+    nowhere in the released notebook or the solution code, not even as part of a line."""
+    solution = json.loads(assignment.solution(notebook).read_text())["cells"]
+    public = json.loads(assignment.release(notebook).read_text())["cells"] + [
+        cell for cell in solution if cell["metadata"].get("nbgrader", {}).get("solution")
+    ]
+    released = " ".join(" ".join("".join(cell["source"]).split()) for cell in public)
+    lines = []
+    for cell in solution:
+        source = "".join(cell["source"])
+        for region in re.findall(r"BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", source, re.S):
+            for line in region.splitlines():
+                line = " ".join(line.split())
+                if len(line) >= 12 and line not in released:
+                    lines.append(line)
+    return lines

@@ -59,6 +59,7 @@ from grading_support import (
     assignments,
     broken_syntax,
     fill_release,
+    hidden_test_lines,
 )
 from nbgrader.api import Gradebook
 
@@ -575,25 +576,6 @@ def test_a_syntax_error_scores_zero_and_the_batch_goes_on(grader):
 def test_deleted_or_edited_test_cells_are_restored(grader):
     graded = grader[A2]
     assert graded.lost(TAMPERED) == set(graded.assignment.submissions[TAMPERED_FROM].loses)
-
-
-def hidden_test_lines(assignment: Assignment, notebook: str) -> list[str]:
-    """The hidden tests' lines that a learner's feedback could not contain otherwise: found
-    nowhere in the released notebook or the solution code, not even as part of a line."""
-    solution = json.loads(assignment.solution(notebook).read_text())["cells"]
-    public = json.loads(assignment.release(notebook).read_text())["cells"] + [
-        cell for cell in solution if cell["metadata"].get("nbgrader", {}).get("solution")
-    ]
-    released = " ".join(" ".join("".join(cell["source"]).split()) for cell in public)
-    lines = []
-    for cell in solution:
-        source = "".join(cell["source"])
-        for region in re.findall(r"BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", source, re.S):
-            for line in region.splitlines():
-                line = " ".join(line.split())
-                if len(line) >= 12 and line not in released:
-                    lines.append(line)
-    return lines
 
 
 def test_feedback_hides_the_hidden_tests(grader):

@@ -1,0 +1,214 @@
+"""A bubblewrap sandbox for every kernel that runs a learner's submission.
+
+A submission is arbitrary Python run by the instructor. Its kernel starts inside ``bwrap``
+(Debian's ``bubblewrap``) and sees:
+
+- the system read-only (``/usr``, ``/etc``), the Python installation and the course's virtual
+  environment read-only, and the ``resnet_ref`` package read-only at ``/opt/course`` — what a
+  learner already has, and nothing else of the course folder: no gradebook, no ``solutions/``,
+  no other submission, no instructor configuration;
+- a private, size-limited scratch folder as its working directory and home, and a private
+  ``/tmp``, both gone when the kernel stops;
+- no network (a network namespace of its own) and only its own processes (a PID namespace).
+
+It runs as a user id of its own (never root), with limits on memory, processes, CPU time and
+file size. The kernel talks to the grader over Unix sockets in a private folder bound into the
+sandbox, since it has no network to listen on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Integer
+
+BWRAP = "bwrap"
+MiB = 1024 * 1024
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create a sandbox on this machine."""
+
+
+def bwrap_path() -> str:
+    """The ``bwrap`` executable, or a :class:`SandboxUnavailable` that says how to get it."""
+    found = shutil.which(BWRAP)
+    if not found:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed, so submissions cannot be sandboxed: install it"
+            " (Debian/Ubuntu: apt-get install bubblewrap), or grade unsandboxed on purpose with"
+            " `python3 course.py autograde ASSIGNMENT --unsandboxed`"
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandboxed kernel may use."""
+
+    memory_bytes: int = 4096 * MiB  # heap and anonymous memory (RLIMIT_DATA)
+    processes: int = 256  # processes and threads of the sandbox's user (RLIMIT_NPROC)
+    cpu_seconds: int = 1800  # CPU time of each process (RLIMIT_CPU)
+    file_bytes: int = 64 * MiB  # the largest file it may write (RLIMIT_FSIZE)
+    scratch_bytes: int = 512 * MiB  # the working folder, /tmp and /dev/shm, each
+
+
+def resnet_ref_folder() -> Path:
+    """The ``resnet_ref`` package the grader itself would import (found without importing it)."""
+    spec = importlib.util.find_spec("resnet_ref")
+    if spec is None or spec.origin is None:
+        raise SandboxUnavailable("resnet_ref is not importable here: run python3 course.py setup")
+    return Path(spec.origin).resolve().parent
+
+
+def _parents(path: Path) -> list[Path]:
+    return [p for p in reversed(path.parents) if p != Path("/")]
+
+
+def sandbox_command(
+    command: list[str], private: Path, uid: int, limits: Limits, env: dict[str, str]
+) -> list[str]:
+    """``command`` wrapped in bwrap, prlimit and setpriv as the module's docstring describes.
+
+    ``private`` is the folder of the kernel's connection file and sockets (bound read-write at
+    the same path); ``env`` the only environment variables the sandbox gets.
+    """
+    read_only = [Path("/usr"), Path("/etc")]
+    for prefix in (sys.base_prefix, sys.prefix):
+        path = Path(prefix).resolve()
+        if not any(path.is_relative_to(p) for p in read_only):
+            read_only.append(path)
+    args = [bwrap_path()]
+    # bwrap creates missing parent folders readable by root only: make them 0755 first.
+    made = set()
+    for path in [*read_only, Path("/opt/course/resnet_ref")]:
+        for parent in _parents(path):
+            if parent not in made and parent not in read_only:
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
+    for path in read_only:
+        args += ["--ro-bind", str(path), str(path)]
+    for name in ("lib", "lib64", "bin", "sbin"):
+        if Path("/usr", name).exists():
+            args += ["--symlink", f"usr/{name}", f"/{name}"]
+    scratch = str(limits.scratch_bytes)
+    args += [
+        *["--ro-bind", str(resnet_ref_folder()), "/opt/course/resnet_ref"],
+        *["--proc", "/proc", "--dev", "/dev"],
+        *["--perms", "0777", "--size", scratch, "--tmpfs", "/scratch"],
+        *["--perms", "01777", "--size", scratch, "--tmpfs", "/tmp"],
+        *["--perms", "01777", "--size", scratch, "--tmpfs", "/dev/shm"],
+        *["--bind", str(private), str(private)],  # after /tmp, which may hold it
+        *["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"],
+        "--die-with-parent",
+        *["--chdir", "/scratch", "--clearenv"],
+    ]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    # Only setpriv, below, needs these: it gives them up when it switches to the sandbox's user.
+    args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    args += [
+        "--",
+        "prlimit",
+        f"--data={limits.memory_bytes}",
+        f"--nproc={limits.processes}",
+        f"--cpu={limits.cpu_seconds}",
+        f"--fsize={limits.file_bytes}",
+        "--core=0",
+        "--",
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--",
+    ]
+    return args + command
+
+
+def sandbox_env(environ: dict[str, str]) -> dict[str, str]:
+    """The environment of a sandboxed kernel: a fixed few variables, none of the instructor's."""
+    bin_folder = str(Path(sys.prefix) / "bin")
+    env = {
+        "PATH": f"{bin_folder}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/scratch",
+        "PYTHONPATH": "/opt/course",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/scratch/.matplotlib",
+        "IPYTHONDIR": "/scratch/.ipython",
+        "JUPYTER_RUNTIME_DIR": "/scratch/.jupyter",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    # What the notebooks read: nbgrader's flag (exploring cells shrink) and thread counts.
+    for key in ("NBGRADER_EXECUTION", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if key in environ:
+            env[key] = environ[key]
+    return env
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels start inside the sandbox, one fresh user id each."""
+
+    memory_bytes = Integer(Limits.memory_bytes, help="RLIMIT_DATA of the kernel").tag(config=True)
+    processes = Integer(Limits.processes, help="RLIMIT_NPROC of the kernel").tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds, help="RLIMIT_CPU of the kernel").tag(config=True)
+    file_bytes = Integer(Limits.file_bytes, help="RLIMIT_FSIZE of the kernel").tag(config=True)
+    scratch_bytes = Integer(Limits.scratch_bytes, help="size of its scratch folders").tag(
+        config=True
+    )
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Ids above any real account's, drawn afresh, so that no two sandboxes share one and
+        # one sandbox's processes do not count against another's limit.
+        self.sandbox_uid = 200_000 + secrets.randbelow(1_000_000_000)
+        self.private = Path(tempfile.mkdtemp(prefix="sandboxed-kernel-"))
+        os.chown(self.private, self.sandbox_uid, self.sandbox_uid)
+        self.transport = "ipc"
+        self.connection_file = str(self.private / "kernel.json")
+        self.ip = str(self.private / "kernel-ipc")
+
+    def limits(self) -> Limits:
+        """The limits this manager's traits set."""
+        return Limits(
+            self.memory_bytes,
+            self.processes,
+            self.cpu_seconds,
+            self.file_bytes,
+            self.scratch_bytes,
+        )
+
+    def format_kernel_cmd(self, extra_arguments=None) -> list[str]:
+        """The kernel's command line, wrapped in the sandbox."""
+        command = super().format_kernel_cmd(extra_arguments)
+        # The kernel reads the connection file (and its key) as the sandbox's user.
+        os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+        return sandbox_command(
+            command, self.private, self.sandbox_uid, self.limits(), sandbox_env(dict(os.environ))
+        )
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        # The kernel's own console chatter is not the instructor's business.
+        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def interrupt_kernel(self) -> None:
+        """Ask the kernel to interrupt itself: a SIGINT sent from here would stop bwrap, and the
+        sandbox with it."""
+        self._connect_control_socket()
+        self.session.send(self._control_socket, self.session.msg("interrupt_request", content={}))
+
+    async def cleanup_resources(self, restart: bool = False) -> None:
+        """Remove the private folder with the connection file and sockets."""
+        await super().cleanup_resources(restart)
+        if not restart:
+            shutil.rmtree(self.private, ignore_errors=True)
