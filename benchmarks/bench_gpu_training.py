@@ -1,21 +1,30 @@
 """Images per second of ``resnet_ref.training.train`` against a plainly written loop, on a GPU.
 
-For each model (resnet20, resnet56, resnet110 by default) both contenders train the same network
+For each model (resnet20, resnet56, resnet110 by default) the contenders train the same network
 from the same initial weights on the same CIFAR-10 images at batch 128, with the same SGD
-settings, augmentation and number of steps, and both evaluate on the test split after every
-epoch (``train`` always does). They differ in what ``train`` does on a GPU and the plain loop
-does not: bfloat16 autocast, channels-last memory format, cuDNN's algorithm search and the fused
-SGD step. The two are interleaved round by round (A B, B A, ...) and the medians compared; the
-ratio ``train / plain`` is the figure (>= 1.0 is the target).
+settings and augmentation, and all evaluate on the test split after every epoch (``train``
+always does):
 
-A last pass profiles one epoch of ``train`` with ``torch.profiler`` and prints the fraction of
-the wall time during which a GPU kernel was running: near 1 means the GPU is the limit, far
-below 1 means the time goes into launching kernels from Python.
+- ``plain``: a loop as a tutorial writes it: float32, the default memory format, no cuDNN
+  algorithm search, PyTorch's default SGD step;
+- ``train()``: ``resnet_ref.training.train``, which on a GPU adds bfloat16 autocast, the
+  channels-last memory format, cuDNN's algorithm search and the fused SGD step;
+- ``compiled``, ``graphed``: ``train`` with ``compile="default"`` and
+  ``compile="reduce-overhead"`` (torch.compile, and torch.compile replaying CUDA graphs).
+
+Each contender runs one epoch to warm up (cuDNN's search, compilation: its time is printed as
+``warm-up s``) and then ``--epochs`` timed epochs; the median epoch gives images per second, and
+the ratio to ``plain`` is the figure (>= 1.0 is the target for ``train()``). The GPU is not
+shared during a measurement, so the contenders run one after the other rather than interleaved.
+
+For ``train()`` one more epoch runs under ``torch.profiler``, which gives the fraction of the
+wall time during which a GPU kernel was running: near 1 means the GPU is the limit, far below 1
+means the time goes into launching kernels from Python.
 
 It is a measurement, not a test, and always exits 0 once it gets to the end. Usage::
 
     python benchmarks/bench_gpu_training.py --data path/to/cifar10-folder
-    python benchmarks/bench_gpu_training.py --data cifar10 --models resnet20 --rounds 2
+    python benchmarks/bench_gpu_training.py --data cifar10 --models resnet20 --epochs 5
 """
 
 from __future__ import annotations
@@ -38,15 +47,19 @@ from resnet_ref.training import TrainConfig, evaluate, pick_device, train  # noq
 
 TARGET = 1.0
 
+# The ``compile`` setting of train() for each contender that uses train().
+TRAIN_CONTENDERS = {"train()": None, "compiled": "default", "graphed": "reduce-overhead"}
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Time every model, print the table, and return 0."""
+    """Time every model and contender, print one line each, and return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="cifar10 or an ImageFolder copy of it")
     parser.add_argument("--models", default="resnet20,resnet56,resnet110")
+    parser.add_argument("--contenders", default="plain,train(),compiled,graphed")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--images", type=int, default=12_800, help="training images per epoch")
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per contender")
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
 
@@ -55,35 +68,53 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name() if device.type == "cuda" else device.type
     print(
         f"{name}, torch {torch.__version__}; {len(data.train_labels):,} training images per "
-        f"epoch, {len(data.test_labels):,} test images, batch {args.batch_size}"
+        f"epoch, {len(data.test_labels):,} test images, batch {args.batch_size}, "
+        f"median of {args.epochs} epochs after one to warm up"
     )
     print(
-        f"{'model':<10} {'train() img/s':>14} {'plain img/s':>12} {'ratio':>6}  {'kernel time':>11}"
+        f"{'model':<10} {'contender':<9} {'img/s':>8} {'vs plain':>8} {'warm-up s':>9}  kernel time"
     )
     for model_name in args.models.split(","):
-        ours, plain = [], []
-        # Round 0 warms both up (cuDNN's search, the allocator's pools) and is not counted.
-        for round_number in range(args.rounds + 1):
-            pair = [("ours", train_images_per_second), ("plain", plain_images_per_second)]
-            if round_number % 2:
-                pair.reverse()
-            for label, measure in pair:
-                rate = measure(model_name, data, args.batch_size, device)
-                if round_number > 0:
-                    (ours if label == "ours" else plain).append(rate)
-        ratio = statistics.median(ours) / statistics.median(plain)
-        try:
-            busy = kernel_fraction(model_name, data, args.batch_size, device)
-        except Exception as error:  # the profiler is a bonus; its failure must not end the run
-            print(f"  (no kernel time for {model_name}: {type(error).__name__}: {error})")
-            busy = float("nan")
-        mark = "" if ratio >= TARGET else "  MISS"
-        print(
-            f"{model_name:<10} {statistics.median(ours):>14,.0f} "
-            f"{statistics.median(plain):>12,.0f} {ratio:>6.2f}  {busy:>11.0%}{mark}",
-            flush=True,
-        )
+        plain_rate = None
+        for contender in args.contenders.split(","):
+            seconds = epoch_seconds(contender, model_name, data, args, device)
+            rate = len(data.train_labels) / statistics.median(seconds[1:])
+            warm_up = seconds[0] - statistics.median(seconds[1:])
+            if contender == "plain":
+                plain_rate = rate
+            ratio = f"{rate / plain_rate:8.2f}" if plain_rate else f"{'':8}"
+            busy = ""
+            if contender == "train()":
+                busy = f"{kernel_fraction(model_name, data, args.batch_size, device):.0%}"
+                if plain_rate and rate < TARGET * plain_rate:
+                    busy += "  MISS"
+            print(
+                f"{model_name:<10} {contender:<9} {rate:>8,.0f} {ratio} {warm_up:>9.1f}  {busy}",
+                flush=True,
+            )
     return 0
+
+
+def epoch_seconds(
+    contender: str, name: str, data: ImageData, args: argparse.Namespace, device: torch.device
+) -> list[float]:
+    """Wall seconds of each epoch, evaluation included, the warm-up epoch first."""
+    epochs = args.epochs + 1
+    if contender == "plain":
+        return plain_epoch_seconds(name, data, args.batch_size, epochs, device)
+    if contender not in TRAIN_CONTENDERS:
+        raise SystemExit(
+            f"unknown contender {contender!r}; known: plain, {', '.join(TRAIN_CONTENDERS)}"
+        )
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=args.batch_size,
+        device=str(device),
+        compile=TRAIN_CONTENDERS[contender],
+        progress=False,
+    )
+    history = train(fresh_model(name, data), data, config)
+    return [entry["seconds"] for entry in history]
 
 
 def fresh_model(name: str, data: ImageData) -> torch.nn.Module:
@@ -92,45 +123,44 @@ def fresh_model(name: str, data: ImageData) -> torch.nn.Module:
     return resnet_ref.create(name, num_classes=data.num_classes, in_channels=data.channels)
 
 
-def train_images_per_second(
-    name: str, data: ImageData, batch_size: int, device: torch.device
-) -> float:
-    """One epoch of ``train``, evaluation included, in training images per second."""
-    model = fresh_model(name, data)
-    config = TrainConfig(epochs=1, batch_size=batch_size, device=str(device), progress=False)
-    synchronize(device)
-    started = time.perf_counter()
-    train(model, data, config)
-    synchronize(device)
-    return len(data.train_labels) / (time.perf_counter() - started)
-
-
-def plain_images_per_second(
-    name: str, data: ImageData, batch_size: int, device: torch.device
-) -> float:
-    """One epoch of a loop as a tutorial writes it, evaluation included, in images per second."""
+def plain_epoch_seconds(
+    name: str, data: ImageData, batch_size: int, epochs: int, device: torch.device
+) -> list[float]:
+    """Epochs of a loop as a tutorial writes it, evaluation included, in wall seconds each."""
     model = fresh_model(name, data).to(device)
     # train() switches cuDNN's algorithm search on for the whole process; the plain loop runs
     # without it, as a loop that does not ask for it would.
     torch.backends.cudnn.benchmark = False
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    synchronize(device)
-    started = time.perf_counter()
-    model.train()
-    for images, labels in data.loader("train", batch_size, device=device):
-        loss = F.cross_entropy(model(data.prepare(images, train=True)), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    evaluate(model, data, "test", device=device)
-    synchronize(device)
-    return len(data.train_labels) / (time.perf_counter() - started)
+    seconds = []
+    for epoch in range(epochs):
+        synchronize(device)
+        started = time.perf_counter()
+        model.train()
+        for images, labels in data.loader("train", batch_size, seed=epoch, device=device):
+            loss = F.cross_entropy(model(data.prepare(images, train=True)), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        evaluate(model, data, "test", device=device)
+        synchronize(device)
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def kernel_fraction(name: str, data: ImageData, batch_size: int, device: torch.device) -> float:
     """The share of one ``train`` epoch's wall time during which some GPU kernel ran."""
     if device.type != "cuda":
         return float("nan")
+    try:
+        return _kernel_fraction(name, data, batch_size, device)
+    except Exception as error:  # the profiler is a bonus; its failure must not end the run
+        print(f"  (no kernel time for {name}: {type(error).__name__}: {error})")
+        return float("nan")
+
+
+def _kernel_fraction(name: str, data: ImageData, batch_size: int, device: torch.device) -> float:
+    """:func:`kernel_fraction`, which may raise."""
     from torch.profiler import ProfilerActivity, profile
 
     model = fresh_model(name, data)

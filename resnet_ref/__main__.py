@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 import resnet_ref
 from resnet_ref import UnknownModelError
 from resnet_ref.data import load_data
-from resnet_ref.training import CheckpointError, TrainConfig, train
+from resnet_ref.training import COMPILE_MODES, CheckpointError, TrainConfig, train
 
 PROGRAM = "python -m resnet_ref"
 
@@ -69,7 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--seed", type=int, default=0)
     training.add_argument("--device", help="cuda, mps or cpu (default: the fastest available)")
     training.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    training.add_argument("--compile", action="store_true", help="use torch.compile")
+    training.add_argument(
+        "--compile",
+        nargs="?",
+        const="default",
+        choices=[mode for mode in COMPILE_MODES if mode],
+        help="run the network through torch.compile, in this mode (default: 'default')",
+    )
     training.add_argument("--out", type=Path, help="output folder (default: runs/MODEL-DATA)")
     training.add_argument(
         "--resume", action="store_true", help="continue from the checkpoint in --out"

@@ -63,6 +63,7 @@ class ImageData:
     padding: int
     flip: bool
     source: str
+    _on_device: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def num_classes(self) -> int:
@@ -113,42 +114,51 @@ class ImageData:
         """
         x = images.float() / 255
         if train:
-            x = self._random_crop(x, generator)
+            top, left, mirrored = self._draw_augmentation(len(x), generator, x.device)
+            x = self._crop(x, top, left)
             if self.flip:
-                x = self._random_flip(x, generator)
-        mean = _to_device(torch.tensor(self.mean).view(-1, 1, 1), x.device)
-        std = _to_device(torch.tensor(self.std).view(-1, 1, 1), x.device)
+                x = torch.where(mirrored[:, None, None, None], x.flip(-1), x)
+        mean, std = self._normalisation(x.device)
         return (x - mean) / std
 
-    def _random_crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Crop each image at its own random offset from the zero-padded batch."""
+    def _draw_augmentation(
+        self, n: int, generator: torch.Generator | None, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each image's crop offsets (top, left) and whether to mirror it, on ``device``.
+
+        The numbers are drawn on the CPU, so the same seed gives the same crops and flips whether
+        the images are on the CPU or a GPU, and they travel to the GPU in one copy: every copy
+        from ordinary memory makes the CPU wait until the GPU has caught up.
+        """
+        offsets = torch.randint(0, 2 * self.padding + 1, (2, n), generator=generator)
+        if self.flip:
+            mirrored = (torch.rand(n, generator=generator) < 0.5).long()
+        else:  # drawing nothing keeps the random stream of data sets without flips as it was
+            mirrored = torch.zeros(n, dtype=torch.long)
+        draws = torch.cat([offsets, mirrored[None]]).to(device, non_blocking=True)
+        return draws[0], draws[1], draws[2].bool()
+
+    def _crop(self, x: torch.Tensor, top: torch.Tensor, left: torch.Tensor) -> torch.Tensor:
+        """Cut each image at its own offset out of the zero-padded batch."""
         n, c, h, w = x.shape
         pad = self.padding
         padded = F.pad(x, (pad, pad, pad, pad))
-        # The offsets are a few numbers per batch: drawing them on the CPU costs nothing and
-        # gives the same crops for the same seed whether the images are on the CPU or a GPU.
-        top = _to_device(torch.randint(0, 2 * pad + 1, (n,), generator=generator), x.device)
-        left = _to_device(torch.randint(0, 2 * pad + 1, (n,), generator=generator), x.device)
         rows = top[:, None] + torch.arange(h, device=x.device)  # (N, H): rows kept per image
         cols = left[:, None] + torch.arange(w, device=x.device)  # (N, W)
         batch = torch.arange(n, device=x.device)[:, None, None, None]
         channel = torch.arange(c, device=x.device)[None, :, None, None]
         return padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
 
-    def _random_flip(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Mirror each image left to right with probability one half."""
-        mirrored = _to_device(torch.rand(len(x), generator=generator) < 0.5, x.device)
-        return torch.where(mirrored[:, None, None, None], x.flip(-1), x)
-
-
-def _to_device(small: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Copy a few numbers made on the CPU to ``device`` without waiting for the GPU.
-
-    A plain copy from ordinary (pageable) memory makes the CPU wait until the GPU has finished
-    all the work queued before it, once per batch; with ``non_blocking`` the numbers are staged
-    and the CPU goes on queueing the next step.
-    """
-    return small.to(device, non_blocking=True)
+    def _normalisation(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The per-channel mean and standard deviation as (C, 1, 1) tensors on ``device``."""
+        # Kept per device, so that a training step does not copy them to the GPU every batch.
+        if device not in self._on_device:
+            shape = (-1, 1, 1)
+            self._on_device[device] = (
+                torch.tensor(self.mean).view(shape).to(device),
+                torch.tensor(self.std).view(shape).to(device),
+            )
+        return self._on_device[device]
 
 
 class Batches:

@@ -53,6 +53,7 @@ class Run:
     lr: float = 0.1
     weight_decay: float = 1e-4
     schedule: str = "cosine"
+    compile: str | None = None
 
     def options(self) -> list[str]:
         """The recipe as command-line options of ``python -m resnet_ref train``."""
@@ -63,7 +64,7 @@ class Run:
             "--lr", str(self.lr),
             "--weight-decay", str(self.weight_decay),
             "--schedule", self.schedule,
-        ]  # fmt: skip
+        ] + (["--compile", self.compile] if self.compile else [])  # fmt: skip
 
 
 # The GPU preset's recipes (resnet_ref.presets): the ResNet paper's SGD settings (momentum 0.9,
@@ -77,6 +78,11 @@ PLANS = {
         Run("ch02_gpu/resnet56", "resnet56", epochs=30),
     ],
     "ch08": [Run("ch08_gpu/resnet20", "resnet20", epochs=60)],
+    # Chapter 8's run again, its network compiled and replayed as CUDA graphs: how much of the
+    # time goes into launching kernels rather than computing.
+    "ch08-graphed": [
+        Run("ch08_gpu/resnet20_graphed", "resnet20", epochs=60, compile="reduce-overhead")
+    ],
 }
 
 
@@ -192,6 +198,7 @@ def store(run: Run, args: argparse.Namespace, started: float, concurrent: int) -
             "momentum": 0.9,
             "weight_decay": run.weight_decay,
             "schedule": run.schedule,
+            "compile": run.compile,
             "augmentation": "random crop (4-pixel zero padding) and horizontal flip",
             "limit": args.limit,
         },
