@@ -7,19 +7,20 @@ always does):
 
 - ``plain``: a loop as a tutorial writes it: float32, the default memory format, no cuDNN
   algorithm search, PyTorch's default SGD step;
-- ``train()``: ``resnet_ref.training.train``, which on a GPU adds bfloat16 autocast, the
-  channels-last memory format, cuDNN's algorithm search and the fused SGD step;
-- ``compiled``, ``graphed``: ``train`` with ``compile="default"`` and
-  ``compile="reduce-overhead"`` (torch.compile, and torch.compile replaying CUDA graphs).
+- ``eager``: ``resnet_ref.training.train`` with ``compile=None``, which on a GPU adds bfloat16
+  autocast, the channels-last memory format, cuDNN's algorithm search and the fused SGD step;
+- ``compiled``: the same with ``compile="default"`` (torch.compile without CUDA graphs);
+- ``train()``: ``train`` with its defaults, which on a GPU means ``compile="reduce-overhead"``:
+  torch.compile, its steps replayed as CUDA graphs.
 
 Each contender runs one epoch to warm up (cuDNN's search, compilation: its time is printed as
 ``warm-up s``) and then ``--epochs`` timed epochs; the median epoch gives images per second, and
 the ratio to ``plain`` is the figure (>= 1.0 is the target for ``train()``). The GPU is not
 shared during a measurement, so the contenders run one after the other rather than interleaved.
 
-For ``train()`` one more epoch runs under ``torch.profiler``, which gives the fraction of the
-wall time during which a GPU kernel was running: near 1 means the GPU is the limit, far below 1
-means the time goes into launching kernels from Python.
+For ``eager`` and ``train()`` one more epoch runs under ``torch.profiler``, which gives the
+fraction of the wall time during which a GPU kernel was running: near 1 means the GPU is the
+limit, far below 1 means the time goes into launching kernels from Python.
 
 It is a measurement, not a test, and always exits 0 once it gets to the end. Usage::
 
@@ -48,7 +49,7 @@ from resnet_ref.training import TrainConfig, evaluate, pick_device, train  # noq
 TARGET = 1.0
 
 # The ``compile`` setting of train() for each contender that uses train().
-TRAIN_CONTENDERS = {"train()": None, "compiled": "default", "graphed": "reduce-overhead"}
+TRAIN_CONTENDERS = {"eager": None, "compiled": "default", "train()": "auto"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="cifar10 or an ImageFolder copy of it")
     parser.add_argument("--models", default="resnet20,resnet56,resnet110")
-    parser.add_argument("--contenders", default="plain,train(),compiled,graphed")
+    parser.add_argument("--contenders", default="plain,eager,compiled,train()")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--images", type=int, default=12_800, help="training images per epoch")
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender")
@@ -84,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
                 plain_rate = rate
             ratio = f"{rate / plain_rate:8.2f}" if plain_rate else f"{'':8}"
             busy = ""
-            if contender == "train()":
-                busy = f"{kernel_fraction(model_name, data, args.batch_size, device):.0%}"
-                if plain_rate and rate < TARGET * plain_rate:
-                    busy += "  MISS"
+            if contender in ("eager", "train()"):
+                mode = TRAIN_CONTENDERS[contender]
+                busy = f"{kernel_fraction(model_name, data, args.batch_size, device, mode):.0%}"
+            if contender == "train()" and plain_rate and rate < TARGET * plain_rate:
+                busy += "  MISS"
             print(
                 f"{model_name:<10} {contender:<9} {rate:>8,.0f} {ratio} {warm_up:>9.1f}  {busy}",
                 flush=True,
@@ -148,24 +150,30 @@ def plain_epoch_seconds(
     return seconds
 
 
-def kernel_fraction(name: str, data: ImageData, batch_size: int, device: torch.device) -> float:
+def kernel_fraction(
+    name: str, data: ImageData, batch_size: int, device: torch.device, compile_mode: str | None
+) -> float:
     """The share of one ``train`` epoch's wall time during which some GPU kernel ran."""
     if device.type != "cuda":
         return float("nan")
     try:
-        return _kernel_fraction(name, data, batch_size, device)
+        return _kernel_fraction(name, data, batch_size, device, compile_mode)
     except Exception as error:  # the profiler is a bonus; its failure must not end the run
         print(f"  (no kernel time for {name}: {type(error).__name__}: {error})")
         return float("nan")
 
 
-def _kernel_fraction(name: str, data: ImageData, batch_size: int, device: torch.device) -> float:
+def _kernel_fraction(
+    name: str, data: ImageData, batch_size: int, device: torch.device, compile_mode: str | None
+) -> float:
     """:func:`kernel_fraction`, which may raise."""
     from torch.profiler import ProfilerActivity, profile
 
     model = fresh_model(name, data)
-    config = TrainConfig(epochs=1, batch_size=batch_size, device=str(device), progress=False)
-    train(model, data, config)  # warm-up, outside the profile
+    config = TrainConfig(
+        epochs=1, batch_size=batch_size, device=str(device), compile=compile_mode, progress=False
+    )
+    train(model, data, config)  # warm-up and compilation, outside the profile
     with profile(activities=[ProfilerActivity.CUDA]) as profiler:
         synchronize(device)
         started = time.perf_counter()

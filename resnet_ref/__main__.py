@@ -71,10 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     training.add_argument(
         "--compile",
-        nargs="?",
-        const="default",
-        choices=[mode for mode in COMPILE_MODES if mode],
-        help="run the network through torch.compile, in this mode (default: 'default')",
+        default="auto",
+        choices=[mode or "none" for mode in COMPILE_MODES],
+        help="torch.compile mode; auto (the default) is reduce-overhead on CUDA, none elsewhere",
     )
     training.add_argument("--out", type=Path, help="output folder (default: runs/MODEL-DATA)")
     training.add_argument(
@@ -109,7 +108,7 @@ def train_command(args: argparse.Namespace) -> int:
         label_smoothing=args.label_smoothing,
         seed=args.seed,
         device=args.device,
-        compile=args.compile,
+        compile=None if args.compile == "none" else args.compile,
         progress=not args.no_progress,
         checkpoint=out / "checkpoint.pt",
         history_path=out / "history.json",

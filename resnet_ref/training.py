@@ -58,7 +58,7 @@ OPTIMISATION_SETTINGS = (
     "label_smoothing",
 )
 
-COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune")
+COMPILE_MODES = ("auto", None, "default", "reduce-overhead", "max-autotune")
 
 # Reading the running loss forces the CPU to wait for the GPU, so the progress bar shows it only
 # every few steps.
@@ -94,7 +94,7 @@ class TrainConfig:
     device: str | None = None
     amp: bool = True
     channels_last: bool = True
-    compile: str | None = None
+    compile: str | None = "auto"
     progress: bool = True
     checkpoint: str | Path | None = None
     history_path: str | Path | None = None
@@ -226,7 +226,10 @@ def train(
 
     loss_function = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     # The compiled module shares its parameters with `model`, which is what gets saved.
-    network = torch.compile(model, mode=config.compile) if config.compile else model
+    mode = config.compile
+    if mode == "auto":
+        mode = "reduce-overhead" if on_cuda else None
+    network = torch.compile(model, mode=mode) if mode else model
     with tqdm(
         total=config.epochs * steps_per_epoch,
         initial=start_epoch * steps_per_epoch,
