@@ -118,6 +118,28 @@ def test_chapters_link_to_colab_and_to_their_notebook(built_book):
     assert "colab.research.google.com" not in intro, "only chapters get launch links"
 
 
+def test_stored_gpu_runs_are_drawn_and_quoted_by_their_chapters(built_book):
+    # Every stored run the chapters read: its GPU and final errors must reach the page, as
+    # figures of the stored histories, not of the live CPU runs.
+    results = ROOT / "book" / "results"
+    for chapter, runs in [
+        ("ch02_degradation", "ch02_gpu/*"),
+        ("ch08_training", "ch08_gpu/resnet20"),
+    ]:
+        page = (built_book.html / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+        stored = sorted(results.glob(f"{runs}/manifest.json"))
+        assert stored, f"no stored runs for {chapter}"
+        for manifest_file in stored:
+            manifest = json.loads(manifest_file.read_text())
+            history = json.loads((manifest_file.parent / "history.json").read_text())
+            assert manifest["gpu"] in page, f"{chapter}: the GPU of {manifest['run']} is not shown"
+            test_error = f"{history[-1]['test_error']:.2%}"
+            assert test_error in page, f"{chapter}: {manifest['run']}'s {test_error} is not shown"
+        figure = "fig-ch2-gpu" if chapter.startswith("ch02") else "fig-ch8-gpu"
+        assert re.search(rf'id="{figure}".*?<img', page, re.S), f"{chapter}: no figure"
+        assert "No GPU run" not in page, f"{chapter} says that nothing is stored"
+
+
 @pytest.mark.parametrize(
     "defect, body",
     [
