@@ -7,9 +7,11 @@ interrupted run continues with the same command plus ``--resume``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 import resnet_ref
@@ -96,6 +98,9 @@ def train_command(args: argparse.Namespace) -> int:
     if args.model not in known:
         raise UnknownModelError(f"unknown model {args.model!r}; known models: {', '.join(known)}")
     data = load_data(args.data, root=args.data_root, limit=args.limit)
+    # The seed fixes the initial weights too, so that the same command trains the same network
+    # (and every process started by torchrun starts from the same one).
+    torch.manual_seed(args.seed)
     model = resnet_ref.create(args.model, num_classes=data.num_classes, in_channels=data.channels)
     out = args.out or Path("runs") / f"{args.model}-{data.name}"
     config = TrainConfig(
@@ -114,13 +119,19 @@ def train_command(args: argparse.Namespace) -> int:
         history_path=out / "history.json",
         resume=args.resume,
     )
+    # Under torchrun only the first process speaks (and writes the files, see train()).
+    leader = int(os.environ.get("RANK", "0")) == 0
     parameters = sum(parameter.numel() for parameter in model.parameters())
-    print(
-        f"{args.model} ({parameters:,} parameters) on {data.name}: "
-        f"{len(data.train_labels):,} training and {len(data.test_labels):,} test images"
-    )
+    if leader:
+        processes = int(os.environ.get("WORLD_SIZE", "1"))
+        print(
+            f"{args.model} ({parameters:,} parameters) on {data.name}: "
+            f"{len(data.train_labels):,} training and {len(data.test_labels):,} test images"
+            + (f", {processes} processes" if processes > 1 else "")
+        )
     history = train(model, data, config, on_epoch=print_epoch)
-    print(f"final test error {history[-1]['test_error']:.2%}; history and checkpoint in {out}")
+    if leader:
+        print(f"final test error {history[-1]['test_error']:.2%}; history and checkpoint in {out}")
     return 0
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import (
     CosineAnnealingLR,
     LinearLR,
@@ -32,6 +33,8 @@ from torch.optim.lr_scheduler import (
     SequentialLR,
 )
 from tqdm.auto import tqdm
+
+from resnet_ref import distributed
 
 if TYPE_CHECKING:
     from resnet_ref.data import ImageData
@@ -194,6 +197,19 @@ def train(
     checkpoint = load_checkpoint(config.checkpoint) if config.resume else None
 
     device = pick_device(config.device)
+    # Under torchrun, this process is one of several, each training on a shard of every batch.
+    group = distributed.start(device) if distributed.launched() else None
+    try:
+        return _train(
+            model, data, config, on_epoch, checkpoint, group, group.device if group else device
+        )
+    finally:
+        if group is not None:
+            distributed.stop()
+
+
+def _train(model, data, config, on_epoch, checkpoint, group, device) -> History:
+    """:func:`train` once the device and the process group are settled."""
     on_cuda = device.type == "cuda"
     use_amp = config.amp and on_cuda and torch.cuda.is_bf16_supported(including_emulation=False)
     channels_last = config.channels_last and on_cuda
@@ -202,6 +218,15 @@ def train(
         # convolution algorithm pays back within the first epoch.
         torch.backends.cudnn.benchmark = True
     torch.manual_seed(config.seed)
+    leader = group is None or group.leader
+    if group is not None:
+        smallest = len(data.train_labels) % config.batch_size or config.batch_size
+        if smallest < group.size:
+            raise ValueError(
+                f"{group.size} processes need at least one image each of every batch, but "
+                f"batches of {config.batch_size} leave a last batch of {smallest}; "
+                "choose another batch size or fewer processes"
+            )
 
     model.to(device)
     if channels_last:
@@ -224,18 +249,13 @@ def train(
         history = checkpoint["history"]
     start_epoch = len(history)
 
-    loss_function = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    # The compiled module shares its parameters with `model`, which is what gets saved.
-    mode = config.compile
-    if mode == "auto":
-        mode = "reduce-overhead" if on_cuda else None
-    network = torch.compile(model, mode=mode) if mode else model
+    network = _network(model, config, group, device)
     with tqdm(
         total=config.epochs * steps_per_epoch,
         initial=start_epoch * steps_per_epoch,
         desc="training",
         unit="step",
-        disable=not config.progress,
+        disable=not (config.progress and leader),
     ) as bar:
         for epoch in range(start_epoch, config.epochs):
             started = time.perf_counter()
@@ -251,29 +271,40 @@ def train(
             loss_sum = torch.zeros((), device=device)
             wrong = torch.zeros((), device=device, dtype=torch.long)
             seen = 0
+            loss_function = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
             model.train()
             for images, labels in batches:
+                # Every process draws the whole batch's augmentation, so that the random numbers
+                # are those of one process, and then keeps its own shard.
                 inputs = data.prepare(images, train=True, generator=generator)
+                part = distributed.shard(len(labels), group) if group else slice(None)
+                inputs, targets = inputs[part], labels[part]
                 if channels_last:
                     inputs = inputs.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                     logits = network(inputs)
-                    loss = loss_function(logits, labels)
+                    loss = loss_function(logits, targets)
+                # DistributedDataParallel averages the processes' gradients; weighting each
+                # shard's mean loss by its share makes that the gradient of the batch's mean.
+                share = len(targets) * group.size / len(labels) if group else 1
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * share).backward()
                 lr = optimizer.param_groups[0]["lr"]
                 optimizer.step()
                 scheduler.step()
-                loss_sum += loss.detach() * len(labels)
-                wrong += (logits.argmax(dim=1) != labels).sum()
+                loss_sum += loss.detach() * len(targets)
+                wrong += (logits.argmax(dim=1) != targets).sum()
                 seen += len(labels)
                 bar.update()
                 if config.progress and bar.n % PROGRESS_EVERY == 0:
                     bar.set_postfix_str(
                         f"epoch {epoch + 1}/{config.epochs}, loss {loss_sum / seen:.3f}"
                     )
+            if group is not None:
+                loss_sum, wrong = distributed.total(loss_sum), distributed.total(wrong)
 
             # The network as written: a compiled one would be compiled again for evaluation mode.
+            # Every process evaluates (they hold the same weights), so all return one history.
             test_loss, test_error = evaluate(model, data, "test", device=device)
             entry = {
                 "epoch": epoch + 1,
@@ -285,19 +316,40 @@ def train(
                 "seconds": time.perf_counter() - started,
             }
             history.append(entry)
-            if config.checkpoint is not None:
+            if leader and config.checkpoint is not None:
                 save_checkpoint(
                     config.checkpoint, model, optimizer, scheduler, epoch + 1, history, config
                 )
-            if config.history_path is not None:
+            if leader and config.history_path is not None:
                 save_history(history, config.history_path)
             bar.set_postfix_str(
                 f"epoch {epoch + 1}/{config.epochs}, loss {entry['train_loss']:.3f}, "
                 f"test error {test_error:.1%}"
             )
-            if on_epoch is not None:
+            if leader and on_epoch is not None:
                 on_epoch(entry)
     return history
+
+
+def _network(
+    model: nn.Module, config: TrainConfig, group: distributed.Group | None, device: torch.device
+) -> nn.Module:
+    """What the training steps call: ``model``, wrapped for several processes and compiled.
+
+    Both wrappers share ``model``'s parameters, and ``model`` is what gets saved.
+    """
+    mode = config.compile
+    if mode == "auto":
+        # CUDA graphs pay on one GPU; replaying them around the processes' gradient exchange
+        # is untried here, so several processes run as written.
+        mode = "reduce-overhead" if device.type == "cuda" and group is None else None
+    network = model
+    if group is not None:
+        distributed.globalise_batch_norms(model)
+        network = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    return torch.compile(network, mode=mode) if mode else network
 
 
 def evaluate(
