@@ -6,9 +6,14 @@ Each row times two contenders on the same inputs and prints the ratio
 1. ``resnet18`` / ``resnet50``: forward, loss, backward and zeroing the gradients (no optimizer
    step) in training mode, batch 8 at 224x224, ``resnet_ref.create(name)`` against
    ``torchvision.models.<name>()``. Target: ratio >= 0.97.
-2. ``resnet20``: the same step, batch 128 at 32x32, ``resnet_ref.create("resnet20")`` against
+2. ``resnet50-process``: the same resnet50 step, but each contender alone in a fresh child
+   process (this script re-invoked with a hidden option), so that the whole process is measured:
+   the child reports the wall time of its timed steps and its peak resident memory (see
+   :func:`peak_rss_mib`). The two contenders alternate, one process each per round, and the
+   medians are compared. Target: throughput ratio >= 1.00 and peak memory <= torchvision's.
+3. ``resnet20``: the same step, batch 128 at 32x32, ``resnet_ref.create("resnet20")`` against
    :class:`BareResNet20` below, the CIFAR ResNet-20 written out plainly. Target >= 0.97.
-3. ``train loop``: :func:`resnet_ref.training.train` against a bare hand-written loop with the
+4. ``train loop``: :func:`resnet_ref.training.train` against a bare hand-written loop with the
    same SGD settings, batch size, augmentation and number of steps, on the embedded data set with
    ResNet-20. ``train`` evaluates on the test split after every epoch and cannot skip it, so the
    bare loop evaluates too, and both timings include it. Target >= 0.95.
@@ -26,6 +31,7 @@ Usage::
     .venv/bin/python benchmarks/bench_throughput.py            # default run, a few minutes
     .venv/bin/python benchmarks/bench_throughput.py --quick    # smoke run, about a minute
     .venv/bin/python benchmarks/bench_throughput.py --json results.json --threads 2
+    .venv/bin/python benchmarks/bench_throughput.py --only resnet50-process   # one row
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ import datetime
 import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -149,6 +157,9 @@ class Row:
     # other processes share the cores, since time spent descheduled is not counted.
     ours_cpu: list[float] = field(default_factory=list)
     reference_cpu: list[float] = field(default_factory=list)
+    # Peak resident memory (MiB) of each contender's process, per round: whole-process rows only.
+    ours_peak_mib: list[float] = field(default_factory=list)
+    reference_peak_mib: list[float] = field(default_factory=list)
 
     @property
     def ours_median(self) -> float:
@@ -176,9 +187,21 @@ class Row:
         return [a / b for a, b in zip(self.ours, self.reference, strict=True)]
 
     @property
+    def measures_memory(self) -> bool:
+        """Whether the row also compares peak memory (the whole-process rows)."""
+        return bool(self.ours_peak_mib)
+
+    @property
+    def memory_passed(self) -> bool:
+        """Whether ours peaks at no more memory than the reference (median over rounds)."""
+        if not self.measures_memory:
+            return True
+        return statistics.median(self.ours_peak_mib) <= statistics.median(self.reference_peak_mib)
+
+    @property
     def passed(self) -> bool:
-        """Whether the ratio reaches the target."""
-        return self.ratio >= self.target
+        """Whether the ratio reaches the target (and, if measured, memory is no higher)."""
+        return self.ratio >= self.target and self.memory_passed
 
     def as_dict(self) -> dict:
         """Everything about the row, for --json."""
@@ -190,6 +213,15 @@ class Row:
             "cpu_ratio": self.cpu_ratio,
             "paired_ratios": self.paired_ratios,
             "median_paired_ratio": statistics.median(self.paired_ratios),
+            **(
+                {
+                    "ours_peak_mib_median": statistics.median(self.ours_peak_mib),
+                    "reference_peak_mib_median": statistics.median(self.reference_peak_mib),
+                    "memory_passed": self.memory_passed,
+                }
+                if self.measures_memory
+                else {}
+            ),
             "passed": self.passed,
         }
 
@@ -299,6 +331,115 @@ def model_row(
     )
 
 
+# --- whole processes: resnet50 alone in a child process, time and peak memory ----------------
+
+PROCESS_CONTENDERS = {
+    "ours": ('resnet_ref.create("resnet50")', lambda: resnet_ref.create("resnet50")),
+    "reference": ("torchvision.models.resnet50()", lambda: torchvision.models.resnet50()),
+}
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB.
+
+    On Linux this is ``VmHWM`` from ``/proc/self/status``: the high-water mark of the address
+    space that the process got when it started its program. ``getrusage(RUSAGE_SELF).ru_maxrss``
+    would not do in a child process: Linux carries the parent's peak over into it when it starts
+    (the maximum is kept per process across ``exec``), so every child would report at least the
+    benchmark's own peak. Elsewhere, ``ru_maxrss`` it is (KiB on Linux, bytes on macOS).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # "VmHWM:   1909244 kB"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def process_child(contender: str, steps: int, device: torch.device) -> dict:
+    """In the child process: one warm-up step, then ``steps`` timed steps; return the figures.
+
+    Batch 8 at 3x224x224, training mode, forward, cross-entropy, backward, as in the
+    in-process rows.
+    """
+    torch.manual_seed(0)
+    model = PROCESS_CONTENDERS[contender][1]().to(device)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(8, 3, 224, 224, generator=generator).to(device)
+    labels = torch.randint(0, 1000, (8,), generator=generator).to(device)
+    step_function(model, images, labels, 1)()  # warm-up
+    run = step_function(model, images, labels, steps)
+    synchronize(device)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    images_done = run()
+    synchronize(device)
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    return {
+        "contender": contender,
+        "images": images_done,
+        "wall": wall,
+        "cpu": cpu,
+        "peak_mib": peak_rss_mib(),
+        "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def run_child(contender: str, steps: int, threads: int, device: torch.device) -> dict:
+    """Run :func:`process_child` in a fresh Python process and return what it reports."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--process-child",
+        contender,
+        "--process-steps",
+        str(steps),
+        "--threads",
+        str(threads),
+        "--device",
+        str(device),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"the {contender} child process failed (exit {done.returncode}):\n{done.stderr}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def process_row(
+    steps: int, rounds: int, threads: int, device: torch.device, log: Callable[[str], None]
+) -> Row:
+    """resnet_ref's resnet50 against torchvision's, each round in two fresh processes.
+
+    Rounds alternate which contender starts (ours first, then torchvision first, ...); the
+    child processes' start-up and warm-up are not timed, but count towards their peak memory.
+    """
+    row = Row(
+        name="resnet50-process",
+        ours_label=PROCESS_CONTENDERS["ours"][0],
+        reference_label=PROCESS_CONTENDERS["reference"][0],
+        target=1.0,
+        detail=(
+            f"fwd+bwd, batch 8, 224x224, one process per contender and round: 1 warm-up step, "
+            f"{steps} timed steps; peak resident memory of the whole process"
+        ),
+    )
+    for index in range(rounds):
+        order = ("ours", "reference") if index % 2 == 0 else ("reference", "ours")
+        for which in order:
+            report = run_child(which, steps, threads, device)
+            getattr(row, which).append(report["images"] / report["wall"])
+            getattr(row, f"{which}_cpu").append(report["images"] / report["cpu"])
+            getattr(row, f"{which}_peak_mib").append(report["peak_mib"])
+        log(
+            f"  {row.name} round {index + 1}/{rounds}: ours {row.ours[-1]:6.2f} img/s, "
+            f"peak {row.ours_peak_mib[-1]:,.0f} MiB; reference {row.reference[-1]:6.2f} img/s, "
+            f"peak {row.reference_peak_mib[-1]:,.0f} MiB"
+        )
+    return row
+
+
 # --- the training loop against a bare loop ---------------------------------------------------
 
 
@@ -389,8 +530,9 @@ def training_row(
 
 def format_table(rows: list[Row]) -> str:
     """The side-by-side table: medians, their ratio, per-round ratios, cpu ratio, PASS or MISS."""
+    width = max([len("comparison"), *(len(row.name) for row in rows)])
     header = (
-        f"{'comparison':<11} {'ours img/s':>11} {'ref img/s':>11} {'ratio':>7} "
+        f"{'comparison':<{width}} {'ours img/s':>11} {'ref img/s':>11} {'ratio':>7} "
         f"{'per-round ratios':>22} {'cpu ratio':>9} {'target':>7}  result"
     )
     lines = [header, "-" * len(header)]
@@ -398,10 +540,28 @@ def format_table(rows: list[Row]) -> str:
         paired = row.paired_ratios
         spread = f"{statistics.median(paired):.3f} [{min(paired):.2f}..{max(paired):.2f}]"
         lines.append(
-            f"{row.name:<11} {row.ours_median:>11.1f} {row.reference_median:>11.1f} "
+            f"{row.name:<{width}} {row.ours_median:>11.2f} {row.reference_median:>11.2f} "
             f"{row.ratio:>7.3f} {spread:>22} {row.cpu_ratio:>9.3f} "
-            f"{'>= ' + format(row.target, '.2f'):>7}  {'PASS' if row.passed else 'MISS'}"
+            f"{'>= ' + format(row.target, '.2f'):>7}  "
+            f"{'PASS' if row.ratio >= row.target else 'MISS'}"
         )
+    memory_rows = [row for row in rows if row.measures_memory]
+    if memory_rows:
+        header = (
+            f"{'whole process':<{width}} {'time ours/ref':>13} {'ours peak MiB':>13} "
+            f"{'ref peak MiB':>12} {'memory ratio':>12} {'target':>8}  result"
+        )
+        lines += ["", header, "-" * len(header)]
+        for row in memory_rows:
+            ours, reference = (
+                statistics.median(row.ours_peak_mib),
+                statistics.median(row.reference_peak_mib),
+            )
+            lines.append(
+                f"{row.name:<{width}} {1 / row.ratio:>13.3f} {ours:>13,.0f} {reference:>12,.0f} "
+                f"{ours / reference:>12.3f} {'<= ref':>8}  "
+                f"{'PASS' if row.memory_passed else 'MISS'}"
+            )
     return "\n".join(lines)
 
 
@@ -412,15 +572,18 @@ PRESETS = {
         "resnet50": {"rounds": 9, "warmup": 1, "steps": 1},
         "resnet20": {"rounds": 13, "warmup": 2, "steps": 2},
         "train": {"rounds": 15, "warmup": 1, "epochs": 1},
+        # rounds of two child processes each (no in-process warm-up: each child warms up once)
+        "resnet50-process": {"rounds": 5, "steps": 3},
     },
     "quick": {
         "resnet18": {"rounds": 3, "warmup": 1, "steps": 1},
         "resnet50": {"rounds": 3, "warmup": 1, "steps": 1},
         "resnet20": {"rounds": 5, "warmup": 1, "steps": 2},
         "train": {"rounds": 5, "warmup": 1, "epochs": 1},
+        "resnet50-process": {"rounds": 3, "steps": 1},
     },
 }
-ROW_NAMES = ("resnet18", "resnet50", "resnet20", "train")
+ROW_NAMES = ("resnet18", "resnet50", "resnet50-process", "resnet20", "train")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -443,7 +606,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, help="override the rounds of every row")
     parser.add_argument("--verbose", action="store_true", help="print every round")
+    # Internal: how the resnet50-process row runs one contender in a child process.
+    parser.add_argument(
+        "--process-child", choices=sorted(PROCESS_CONTENDERS), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--process-steps", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.process_child:
+        torch.set_num_threads(args.threads)
+        report = process_child(args.process_child, args.process_steps, pick_device(args.device))
+        print(json.dumps(report), flush=True)
+        return 0
 
     only = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(only) - set(ROW_NAMES))
@@ -498,6 +672,14 @@ def main(argv: list[str] | None = None) -> int:
                     log=log,
                 )
             )
+    if "resnet50-process" in only:
+        settings = preset["resnet50-process"]
+        print(
+            f"timing resnet50 against torchvision's in child processes, {settings['rounds']} "
+            "rounds of two processes ...",
+            flush=True,
+        )
+        rows.append(process_row(settings["steps"], settings["rounds"], args.threads, device, log))
     if "resnet20" in only:
         print("timing resnet20 against the bare ResNet-20 ...", flush=True)
         ours, bare = resnet_ref.create("resnet20"), BareResNet20()
@@ -538,8 +720,21 @@ def main(argv: list[str] | None = None) -> int:
         "round: a wide range means a noisy row.\ncpu ratio = the ratio of images per second "
         "of process CPU time, steadier than wall time when\nother processes share the cores."
     )
+    if any(row.measures_memory for row in rows):
+        print(
+            "whole process: each contender alone in a fresh process per round; time ours/ref = "
+            "1 / ratio; peak MiB = median\nof the processes' peak resident memory (VmHWM), "
+            "start-up, model and warm-up included."
+        )
     missed = [row for row in rows if not row.passed]
     for row in missed:
+        if not row.memory_passed:
+            print(
+                f"MISS: {row.name} peaks at {statistics.median(row.ours_peak_mib):,.0f} MiB, more "
+                f"than the reference's {statistics.median(row.reference_peak_mib):,.0f} MiB"
+            )
+        if row.ratio >= row.target:
+            continue
         print(f"MISS: {row.name} ratio {row.ratio:.3f} is under its target {row.target:.2f}")
         low, high = min(row.paired_ratios), max(row.paired_ratios)
         if row.cpu_ratio >= row.target and high - low > 0.1:

@@ -9,6 +9,13 @@ sum untouched, so the identity path runs clean from block to block.
 ``skip=False`` removes the shortcut and leaves everything else as it is: that is the
 "plain" counterpart the paper trains to show the degradation problem.
 
+Like torchvision's blocks, these apply their ReLUs *in place* (``torch.relu_``) wherever the
+tensor overwritten is a fresh result that nothing else needs: a BatchNorm's output, or the sum
+of branch and shortcut, never the block's input ``x``. The values are the same as out of place;
+what is saved is allocating an activation-sized buffer per ReLU, which makes training a little
+faster. The sum itself is a new tensor, so that a subclass whose ``residual`` ends in an
+operation that needs its own output for the backward pass (a ReLU, say) still trains.
+
 Options shared by the blocks:
 
 - ``shortcut``: ``"A"``, ``"B"`` or ``"C"`` (see :mod:`resnet_ref.shortcuts`);
@@ -95,9 +102,9 @@ class ResidualBlock(nn.Module):
         """Return ``relu(F(x) + shortcut(x))``, or ``relu(F(x))`` for a plain block."""
         self.check_input(x)
         out = self.residual(x)
-        if self.shortcut is not None:
-            out = out + self.shortcut(x)
-        return torch.relu(out)
+        if self.shortcut is None:
+            return torch.relu(out)
+        return torch.relu_(out + self.shortcut(x))  # in place on the new sum
 
 
 class BasicBlock(ResidualBlock):
@@ -127,7 +134,8 @@ class BasicBlock(ResidualBlock):
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """conv3x3 (stride) -> BN -> ReLU -> conv3x3 -> BN [-> squeeze-excitation]."""
-        out = torch.relu(self.bn1(self.conv1(x)))
+        # relu_ works in place on the BatchNorm's fresh output: no extra copy is made.
+        out = torch.relu_(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.se(out)
 
@@ -173,8 +181,9 @@ class BottleneckBlock(ResidualBlock):
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """1x1 -> BN -> ReLU -> 3x3 -> BN -> ReLU -> 1x1 -> BN [-> squeeze-excitation]."""
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = torch.relu(self.bn2(self.conv2(out)))
+        # relu_ works in place on the BatchNorms' fresh outputs: no extra copy is made.
+        out = torch.relu_(self.bn1(self.conv1(x)))
+        out = torch.relu_(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
         return self.se(out)
 
@@ -198,7 +207,8 @@ class PreActResidualBlock(ResidualBlock):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``F(x) + shortcut(x)``, or ``F(x)`` for a plain block."""
         self.check_input(x)
-        pre = torch.relu(self.bn1(x))
+        # In place on the BatchNorm's output, never on x: the identity shortcut needs x intact.
+        pre = torch.relu_(self.bn1(x))
         out = self.residual(pre)
         if self.shortcut is None:
             return out
@@ -234,7 +244,7 @@ class PreActBlock(PreActResidualBlock):
 
     def residual(self, pre: torch.Tensor) -> torch.Tensor:
         """F on the pre-activated input: conv3x3 -> BN -> ReLU -> [dropout] -> conv3x3."""
-        out = torch.relu(self.bn2(self.conv1(pre)))
+        out = torch.relu_(self.bn2(self.conv1(pre)))  # in place on a fresh BatchNorm output
         out = self.conv2(self.dropout(out))
         return self.se(out)
 
@@ -273,8 +283,9 @@ class PreActBottleneck(PreActResidualBlock):
 
     def residual(self, pre: torch.Tensor) -> torch.Tensor:
         """F on the pre-activated input: 1x1 -> BN -> ReLU -> 3x3 -> BN -> ReLU -> 1x1."""
-        out = torch.relu(self.bn2(self.conv1(pre)))
-        out = torch.relu(self.bn3(self.conv2(out)))
+        # relu_ works in place on the BatchNorms' fresh outputs: no extra copy is made.
+        out = torch.relu_(self.bn2(self.conv1(pre)))
+        out = torch.relu_(self.bn3(self.conv2(out)))
         return self.se(self.conv3(out))
 
     def zero_init_residual(self) -> None:

@@ -130,7 +130,7 @@ class ResNet(nn.Module):
         for stage in self.stages():
             x = stage(x)
         if self.final_bn is not None:
-            x = torch.relu(self.final_bn(x))
+            x = torch.relu_(self.final_bn(x))  # in place on the BatchNorm's fresh output
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -164,3 +164,78 @@ def test_preactivation_projection_takes_the_normalised_input():
     expected = block.shortcut(torch.relu(block.bn1(x)))
     torch.testing.assert_close(block(x), expected)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in block.shortcut.modules())
+
+
+# What each block computes, written out plainly and out of place: the blocks apply their ReLUs
+# and the addition in place (as torchvision does), which must change neither values nor gradients.
+def _out_of_place(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    relu = torch.relu  # never in place
+    if isinstance(block, BasicBlock):
+        out = block.se(block.bn2(block.conv2(relu(block.bn1(block.conv1(x))))))
+        return relu(out + block.shortcut(x) if block.skip else out)
+    if isinstance(block, BottleneckBlock):
+        out = relu(block.bn1(block.conv1(x)))
+        out = relu(block.bn2(block.conv2(out)))
+        out = block.se(block.bn3(block.conv3(out)))
+        return relu(out + block.shortcut(x) if block.skip else out)
+    pre = relu(block.bn1(x))
+    if isinstance(block, PreActBlock):
+        out = block.se(block.conv2(block.dropout(relu(block.bn2(block.conv1(pre))))))
+    else:
+        out = relu(block.bn2(block.conv1(pre)))
+        out = block.se(block.conv3(relu(block.bn3(block.conv2(out)))))
+    if not block.skip:
+        return out
+    return out + (x if isinstance(block.shortcut, nn.Identity) else block.shortcut(pre))
+
+
+@pytest.mark.parametrize(
+    "make_block, in_channels",
+    [
+        (lambda: BasicBlock(16, 16), 16),  # identity shortcut
+        (lambda: BasicBlock(16, 32, 2), 16),  # projection
+        (lambda: BasicBlock(16, 32, 2, shortcut="A"), 16),  # zero padding
+        (lambda: BasicBlock(16, 16, se_reduction=4), 16),  # squeeze-excitation, then the sum
+        (lambda: BasicBlock(16, 32, 2, skip=False), 16),  # plain
+        (lambda: BottleneckBlock(64, 16), 64),
+        (lambda: BottleneckBlock(32, 16, 2), 32),
+        (lambda: BottleneckBlock(64, 16, se_reduction=8), 64),
+        (lambda: PreActBlock(16, 16), 16),
+        (lambda: PreActBlock(16, 32, 2), 16),
+        (lambda: PreActBottleneck(64, 16), 64),
+        (lambda: PreActBottleneck(32, 16, 2), 32),
+    ],
+    ids=[
+        "basic-identity",
+        "basic-projection",
+        "basic-zero-pad",
+        "basic-se",
+        "basic-plain",
+        "bottleneck-identity",
+        "bottleneck-projection",
+        "bottleneck-se",
+        "preact-identity",
+        "preact-projection",
+        "preact-bottleneck-identity",
+        "preact-bottleneck-projection",
+    ],
+)
+def test_in_place_block_computes_what_the_out_of_place_formula_does(make_block, in_channels):
+    torch.manual_seed(0)
+    block = make_block().train()
+    parameters = list(block.parameters())
+    leaf = torch.randn(4, in_channels, 8, 8, requires_grad=True)
+    x = leaf * 1.0  # a non-leaf input, as inside a network
+    x_before, version_before = x.detach().clone(), x._version
+    y = block(x)
+    # The block only reads its input: same values, and no in-place operation touched it.
+    assert x._version == version_before
+    torch.testing.assert_close(x.detach(), x_before, rtol=0, atol=0)
+
+    expected = _out_of_place(block, leaf * 1.0)
+    torch.testing.assert_close(y, expected, rtol=0, atol=0)
+    weight = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
+    got = torch.autograd.grad((y * weight).sum(), [leaf, *parameters])
+    want = torch.autograd.grad((expected * weight).sum(), [leaf, *parameters])
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=0, atol=0)
