@@ -4,9 +4,12 @@ The book's code cells run at build time on whatever machine builds it. On a CPU 
 use the small ``"cpu"`` preset (the embedded digits, a few epochs) so that the whole book
 builds in minutes; on a CUDA GPU the same cells use the ``"gpu"`` preset (CIFAR-10, long
 enough to reproduce the papers' trends). Each chapter prints which preset produced its
-outputs. Set ``RESNET_COURSE_PRESET=cpu`` or ``gpu`` to choose by hand.
+outputs. Set ``RESNET_COURSE_PRESET=cpu`` or ``gpu`` to choose by hand, and
+``RESNET_COURSE_DATA`` to train on another data source than the preset's (anything
+:func:`resnet_ref.data.load_data` takes, such as the folder of an offline copy of CIFAR-10).
 """
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -59,7 +62,10 @@ PRESETS = {
 
 
 def current_preset() -> Preset:
-    """The preset for this machine: ``RESNET_COURSE_PRESET`` if set, else GPU if CUDA is present."""
+    """The preset for this machine: ``RESNET_COURSE_PRESET`` if set, else GPU if CUDA is present.
+
+    ``RESNET_COURSE_DATA``, if set, replaces the preset's data source.
+    """
     name = os.environ.get("RESNET_COURSE_PRESET")
     if name is None:
         name = "gpu" if torch.cuda.is_available() else "cpu"
@@ -67,4 +73,6 @@ def current_preset() -> Preset:
         raise ValueError(
             f"unknown preset {name!r} in RESNET_COURSE_PRESET; choose one of {', '.join(PRESETS)}"
         )
-    return PRESETS[name]
+    preset = PRESETS[name]
+    data = os.environ.get("RESNET_COURSE_DATA")
+    return dataclasses.replace(preset, data=data) if data else preset

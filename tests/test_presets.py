@@ -20,11 +20,21 @@ def test_gpu_preset_when_cuda_is_present(monkeypatch):
 
 
 def test_environment_variable_chooses_and_unknown_names_are_refused(monkeypatch):
+    monkeypatch.delenv("RESNET_COURSE_DATA", raising=False)
     monkeypatch.setenv("RESNET_COURSE_PRESET", "gpu")
     assert current_preset() is PRESETS["gpu"]
     monkeypatch.setenv("RESNET_COURSE_PRESET", "tpu")
     with pytest.raises(ValueError, match="'tpu'.*cpu, gpu"):
         current_preset()
+
+
+def test_a_data_source_in_the_environment_replaces_the_presets(monkeypatch):
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "gpu")
+    monkeypatch.setenv("RESNET_COURSE_DATA", "/data/cifar10-jpeg")
+    preset = current_preset()
+    assert preset.data == "/data/cifar10-jpeg"
+    assert preset.epochs == PRESETS["gpu"].epochs
+    assert PRESETS["gpu"].data == "cifar10", "the preset itself is left as it was"
 
 
 @pytest.mark.parametrize("preset", PRESETS.values(), ids=PRESETS)

@@ -1,0 +1,182 @@
+"""Run the book's chapters as plain Python scripts, one after the other, and time each.
+
+This is how the chapters run where Jupyter is not installed, such as the GPU machine that
+executes the book's ``gpu`` preset. Two steps, so that only the first needs jupytext:
+
+    .venv/bin/python scripts/run_chapters.py scripts --out chapters/        # with jupytext
+    python scripts/run_chapters.py run --scripts chapters/ --log-dir logs/ \
+        --preset gpu --data path/to/cifar10-folder --budget 540           # PyTorch only
+
+``scripts`` writes every chapter of the table of contents as a script (jupytext's percent
+format: the code cells in order, the text as comments). ``run`` executes each one in its own
+process, from ``book/`` as the book's build does, with the preset chosen by
+``RESNET_COURSE_PRESET`` (and the data by ``RESNET_COURSE_DATA``). Where IPython, MyST-NB or
+ipywidgets are missing, the small stand-ins in ``scripts/stand_ins/`` take their place.
+
+``run`` writes into ``--log-dir``: ``chapters.log`` (every chapter's output, one after the
+other) and ``summary.json`` (per chapter: seconds, exit status, the last lines of output and,
+with the stand-ins, every value the chapter glued). It prints a table as it goes, and exits 1 if
+a chapter failed or did not run for lack of time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+STAND_INS = Path(__file__).resolve().parent / "stand_ins"
+
+# Run in each chapter's process: the stand-ins go at the end of the path (or the front, with
+# --stand-ins-first), the chapter runs as __main__, and the glued values are written out.
+BOOTSTRAP = """\
+import atexit, json, runpy, sys
+stand_ins, script, glue_file, first = sys.argv[1:5]
+sys.path.insert(0, stand_ins) if first == "1" else sys.path.append(stand_ins)
+def save_glue():
+    glued = getattr(sys.modules.get("myst_nb"), "GLUED", None)
+    if glued is not None:
+        with open(glue_file, "w") as file:
+            json.dump(glued, file, default=str, indent=1)
+atexit.register(save_glue)
+sys.argv = [script]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``scripts`` or ``run`` command."""
+    args = parse_args(argv)
+    return args.command(args)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line: ``scripts`` and ``run``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True)
+    writing = commands.add_parser("scripts", help="write the chapters as scripts (jupytext)")
+    writing.add_argument("--out", type=Path, required=True)
+    writing.set_defaults(command=write_scripts)
+
+    running = commands.add_parser("run", help="run the scripts and time each")
+    running.add_argument("--scripts", type=Path, required=True)
+    running.add_argument("--log-dir", type=Path, required=True)
+    running.add_argument("--preset", choices=("cpu", "gpu"), help="RESNET_COURSE_PRESET")
+    running.add_argument("--data", help="RESNET_COURSE_DATA: the preset's data replaced")
+    running.add_argument("--only", help="comma-separated chapter names, such as ch02,ch08")
+    running.add_argument("--budget", type=float, default=float("inf"), help="seconds in all")
+    running.add_argument("--stand-ins-first", action="store_true", help=argparse.SUPPRESS)
+    running.set_defaults(command=run_scripts)
+    return parser.parse_args(argv)
+
+
+def chapters() -> list[Path]:
+    """The chapters' sources, in the order of the table of contents."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    names = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return [ROOT / f"{name}.md" for name in names if Path(name).name.startswith("ch")]
+
+
+def write_scripts(args: argparse.Namespace) -> int:
+    """Write every chapter as ``<out>/<chapter>.py``."""
+    import jupytext
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    for source in chapters():
+        notebook = jupytext.read(source)
+        target = args.out / f"{source.stem}.py"
+        target.write_text(jupytext.writes(notebook, fmt="py:percent"), encoding="utf-8")
+        print(f"{source.relative_to(ROOT)} -> {target}")
+    return 0
+
+
+def run_scripts(args: argparse.Namespace) -> int:
+    """Run the scripts one after the other within the budget; write the log and summary."""
+    scripts = sorted(args.scripts.glob("ch*.py"))
+    if args.only:
+        wanted = args.only.split(",")
+        scripts = [s for s in scripts if any(s.stem.startswith(name) for name in wanted)]
+    if not scripts:
+        print(f"no chapter scripts in {args.scripts}", file=sys.stderr)
+        return 2
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+    environment = chapter_environment(args)
+    deadline = time.monotonic() + args.budget
+    summary, failed = {}, False
+    with open(args.log_dir / "chapters.log", "w", encoding="utf-8") as log:
+        for script in scripts:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                summary[script.stem] = {"status": "not run: budget spent"}
+                failed = True
+                continue
+            summary[script.stem] = run_one(script, args, environment, log, left)
+            result = summary[script.stem]
+            failed |= result["status"] != "ok"
+            print(f"{script.stem:<24} {result['seconds']:>7.1f} s  {result['status']}", flush=True)
+    (args.log_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    total = sum(entry.get("seconds", 0) for entry in summary.values())
+    print(f"{'all chapters':<24} {total:>7.1f} s")
+    return 1 if failed else 0
+
+
+def chapter_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The environment of a chapter's process: the preset, the data, no display needed."""
+    environment = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    # The chapters import resnet_ref from the checkout, as the book's build does.
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), environment.get("PYTHONPATH")])
+    )
+    if args.preset:
+        environment["RESNET_COURSE_PRESET"] = args.preset
+    if args.data:
+        environment["RESNET_COURSE_DATA"] = args.data
+    return environment
+
+
+def run_one(script: Path, args, environment: dict[str, str], log, seconds_left: float) -> dict:
+    """Run one chapter script from ``book/``; return its summary entry."""
+    glue_file = args.log_dir / f".{script.stem}.glue.json"
+    command = [sys.executable, "-c", BOOTSTRAP, str(STAND_INS), str(script.resolve())]
+    command += [str(glue_file), "1" if args.stand_ins_first else "0"]
+    log.write(f"===== {script.stem} =====\n")
+    log.flush()
+    started = time.monotonic()
+    try:
+        finished = subprocess.run(
+            command,
+            cwd=BOOK,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=None if seconds_left == float("inf") else seconds_left,
+        )
+        output, status = finished.stdout, "ok" if finished.returncode == 0 else "failed"
+    except subprocess.TimeoutExpired as stopped:
+        output = stopped.stdout or ""
+        output = output.decode(errors="replace") if isinstance(output, bytes) else output
+        status = "stopped: budget spent"
+    log.write(output)
+    log.flush()
+    entry = {
+        "status": status,
+        "seconds": round(time.monotonic() - started, 1),
+        "last_lines": output.splitlines()[-12:],
+    }
+    if glue_file.is_file():
+        entry["glued"] = json.loads(glue_file.read_text())
+        glue_file.unlink()
+    return entry
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""scripts/run_chapters.py: the chapters as plain scripts, as the GPU machine runs them.
+
+The GPU machine has no Jupyter, so there the chapters run through the stand-ins of
+scripts/stand_ins/. Here the real packages are installed, and ``--stand-ins-first`` makes the
+chapter use the stand-ins anyway, so that what runs is what would run there.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+import resnet_ref
+
+SCRIPT = ROOT / "scripts" / "run_chapters.py"
+
+
+def run_chapters(*arguments: str) -> subprocess.CompletedProcess:
+    """The runner with ``arguments``."""
+    command = [sys.executable, str(SCRIPT), *arguments]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def scripts(tmp_path_factory):
+    """Every chapter written as a script."""
+    out = tmp_path_factory.mktemp("chapters")
+    written = run_chapters("scripts", "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    return out
+
+
+def test_every_chapter_of_the_toc_becomes_a_script(scripts):
+    names = sorted(path.stem for path in scripts.glob("*.py"))
+    sources = sorted(path.stem for path in (ROOT / "book").glob("ch[0-9][0-9]_*.md"))
+    assert names == sources
+
+
+def test_a_chapter_runs_on_the_stand_ins_and_its_glued_values_come_back(scripts, tmp_path):
+    ran = run_chapters(
+        "run", "--scripts", str(scripts), "--log-dir", str(tmp_path), "--preset", "cpu",
+        "--only", "ch01", "--stand-ins-first",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert list(summary) == ["ch01_cnns"]
+    entry = summary["ch01_cnns"]
+    assert entry["status"] == "ok" and entry["seconds"] > 0
+    # A value the chapter computes and glues, against the same computation here.
+    resnet34 = sum(p.numel() for p in resnet_ref.create("resnet34").parameters())
+    assert resnet34 in entry["glued"].values()
+    assert "===== ch01_cnns =====" in (tmp_path / "chapters.log").read_text()
+
+
+def test_a_chapter_that_fails_or_runs_out_of_time_fails_the_run(scripts, tmp_path):
+    broken = tmp_path / "scripts"
+    broken.mkdir()
+    (broken / "ch98_broken.py").write_text("raise RuntimeError('a broken chapter')\n")
+    (broken / "ch99_slow.py").write_text("import time\ntime.sleep(60)\n")
+    ran = run_chapters(
+        "run", "--scripts", str(broken), "--log-dir", str(tmp_path / "logs"), "--budget", "5"
+    )
+    assert ran.returncode == 1
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text())
+    assert summary["ch98_broken"]["status"] == "failed"
+    assert "a broken chapter" in summary["ch98_broken"]["last_lines"][-1]
+    assert summary["ch99_slow"]["status"].startswith(("stopped", "not run"))
