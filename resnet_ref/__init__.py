@@ -7,7 +7,8 @@ Everything the chapters demonstrate and the autograder compares against lives he
 - :mod:`resnet_ref.models`: whole networks and the registry (:func:`create`, :func:`list_models`);
 - :mod:`resnet_ref.torchvision_compat`: exchanging weights with torchvision's models;
 - :mod:`resnet_ref.data`, :mod:`resnet_ref.training`, :mod:`resnet_ref.analysis`: data sets,
-  the training loop and the measurements the chapters plot.
+  the training loop and the measurements the chapters plot;
+- :mod:`resnet_ref.distributed`: what the training loop needs to run on several processes.
 """
 
 from .blocks import BasicBlock, BottleneckBlock, PreActBlock, PreActBottleneck

@@ -6,6 +6,10 @@ of 64k iterations). That is ``TrainConfig(schedule="step")``; the default is a c
 which has no milestones to choose. The paper warmed ResNet-110 up at a rate of 0.01 for about 400
 iterations; ``warmup_epochs`` does the same job with a linear ramp.
 
+The same ``train()`` runs on a CPU and on a GPU. On CUDA it adds bfloat16 autocast, the
+channels-last layout, cuDNN's algorithm search, the fused SGD step and (``compile="auto"``)
+CUDA graphs; under ``torchrun`` it trains on several processes (:mod:`resnet_ref.distributed`).
+
 Everything a run needs to continue after a crash is in its checkpoint (model, optimizer, scheduler,
 random state, history), so ``resume=True`` gives the same numbers as an uninterrupted run.
 """
