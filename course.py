@@ -301,8 +301,16 @@ def release_problems(assignments=None):
     return problems
 
 
+LEARNER_BUILD = ROOT / "_build" / "learner"  # the learner bundle and its zip (release)
+
+
 def release(assignment=None, check_only=False):
-    """Generate exercises/ from solutions/ (all assignments, or one), then check the result."""
+    """Generate exercises/ from solutions/ (all assignments, or one), then check the result.
+
+    A release of all assignments then writes the learner bundle, what learners get instead of
+    this repository, to ``_build/learner/resnet-course-learner/`` and its ``.zip``
+    (``autograder/learner_bundle.py``).
+    """
     setup()
     assignments = [assignment] if assignment else assignment_names()
     unknown = set(assignments) - set(assignment_names())
@@ -316,6 +324,14 @@ def release(assignment=None, check_only=False):
     if problems:
         sys.exit("release check failed:\n  " + "\n  ".join(problems))
     print(f"release check passed: exercises/ matches solutions/ for {', '.join(assignments)}")
+    if check_only:
+        return
+    if assignment:
+        # The bundle holds every assignment, so it is only written once all of them are checked.
+        print("learner bundle not written: run python3 course.py release (all assignments)")
+        return
+    # What learners get instead of this repository: exercises/, resnet_ref, pinned setup.
+    run([BIN / "python", "-m", "autograder.learner_bundle", LEARNER_BUILD])
 
 
 def collect(assignment, folder):
@@ -450,7 +466,9 @@ def main(argv=None):
         "test", help="set up, then run ruff and pytest (further arguments go to pytest)"
     )
     releasing = commands.add_parser(
-        "release", help="generate exercises/ from solutions/ with nbgrader, then check it"
+        "release",
+        help="generate exercises/ from solutions/ with nbgrader, check it, then write the"
+        " learner bundle to _build/learner/",
     )
     releasing.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     releasing.add_argument(
