@@ -158,7 +158,7 @@ def pyproject_toml() -> str:
         f"dependencies = [\n{dependencies}]\n"
         "\n"
         "[tool.setuptools]\n"
-        'packages = ["resnet_ref"]\n'
+        'packages = ["resnet_ref", "resnet_ref.grading"]\n'
         "\n"
         "[tool.setuptools.package-data]\n"
         f"resnet_ref = [{data}]\n"

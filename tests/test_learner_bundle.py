@@ -133,7 +133,7 @@ def test_resnet_ref_is_the_package_source_only(files):
     )
     shipped = sorted(n for n in files if n.startswith("resnet_ref/"))
     assert "resnet_ref/__init__.py" in shipped
-    assert "resnet_ref/grading.py" in shipped  # the visible test cells call its checks
+    assert "resnet_ref/grading/__init__.py" in shipped  # the visible test cells call its checks
     assert [n for n in shipped if n.endswith(".py")] == package
     assert not [n for n in shipped if "__pycache__" in n or n.endswith(".pyc")]
     for name in package:
@@ -196,7 +196,7 @@ def test_requirements_are_exact_pins_without_nbgrader(files):
 def test_pyproject_installs_resnet_ref_only(files):
     project = tomllib.loads(files["pyproject.toml"].read_text(encoding="utf-8"))
     assert project["project"]["name"] == "resnet-ref"
-    assert project["tool"]["setuptools"]["packages"] == ["resnet_ref"]
+    assert project["tool"]["setuptools"]["packages"] == ["resnet_ref", "resnet_ref.grading"]
     assert set(project["project"]["dependencies"]) == set(learner_bundle.RUNTIME)
 
 

@@ -1,0 +1,670 @@
+"""The behavioural checks that the test cells call, e.g. :func:`check_forward`.
+
+Each returns a :class:`~resnet_ref.grading.messages.Result`. Two rules keep a correct solution
+from losing points to noise: a check writes nothing to stderr or stdout (warnings and prints
+inside it are swallowed, because nbgrader scores a test cell that writes to stderr as zero), and
+a check never trusts an object's own ``__eq__``: outputs must be real ``torch.Tensor`` objects
+and counts real ``int`` values, compared with torch and Python arithmetic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import operator
+import warnings
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import nn
+
+from .messages import (
+    Result,
+    _count,
+    _count_hint,
+    _error_hint,
+    _fail,
+    _first_line,
+    _LearnerError,
+    _ok,
+    _padding,
+    _pair,
+    _shape_hint,
+    describe_call,
+    describe_layer,
+    ordinal,
+)
+from .mistakes import TOLERANCE, _diagnose, _difference, _output_mismatch
+from .tracing import (
+    _build,
+    _forward,
+    _input_shape,
+    _paired,
+    _random,
+    fresh_generator,
+    trace_layers,
+)
+
+# Options of the check functions; every other keyword argument goes to the constructors.
+# ``allow=(classes...)`` names resnet_ref classes that an exercise gives the learner (the
+# blocks of a whole network): the learner's module may contain them.
+_OPTIONS = ("input_shape", "modes", "allow")
+
+
+def _split(kwargs: dict) -> tuple[dict, dict]:
+    options = {k: kwargs.pop(k) for k in _OPTIONS if k in kwargs}
+    return kwargs, options
+
+
+# --- keeping checks quiet -----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Swallow warnings and anything printed, so that a check writes nothing to stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sink = io.StringIO()
+        with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
+            yield
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run on one CPU thread: the checks' tensors are tiny, and several threads waiting for each
+    other on a busy machine make a 1 ms convolution take 100 ms."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+# --- the checks -----------------------------------------------------------------------------
+
+
+def _shape(tensor: torch.Tensor) -> list[int]:
+    return [int(s) for s in tensor.shape]
+
+
+def _checked(function: Callable[..., Result]) -> Callable[..., Result]:
+    """Run a check quietly and turn a learner's error into a failed Result."""
+
+    def run(*args, **kwargs) -> Result:
+        with quiet(), _one_thread():
+            try:
+                return function(*args, **kwargs)
+            except _LearnerError as error:
+                return _fail(str(error))
+
+    run.__name__ = function.__name__
+    run.__qualname__ = function.__qualname__
+    run.__doc__ = function.__doc__
+    return run
+
+
+@_checked
+def check_shape(block, reference, *args, **kwargs) -> Result:
+    """The learner's module gives an output of the reference's shape (and class attributes match).
+
+    ``check_shape(BasicBlock, resnet_ref.BasicBlock, 64, 128, stride=2)``; the input is
+    ``[2, in_channels, 8, 8]`` unless ``input_shape=`` says otherwise.
+    """
+    kwargs, options = _split(kwargs)
+    call = describe_call(block, args, kwargs)
+    generator = fresh_generator()
+    shape = _input_shape(args, options)
+    x = _random(shape, generator)
+    expected = reference(*args, **kwargs).eval()(x.clone())
+    learner = _build(block, args, kwargs, options)
+    learner.eval()
+    with torch.no_grad():
+        got = _forward(learner, x.clone(), call)
+    if _shape(got) != _shape(expected):
+        hint = _shape_hint(_shape(expected), _shape(got), shape)
+        return _fail(
+            f"{call} on an input of shape {list(shape)}: expected output shape"
+            f" {_shape(expected)}, got {_shape(got)}{hint}"
+        )
+    return _ok(f"{call}: output shape {_shape(got)}")
+
+
+@_checked
+def check_attribute(block, name: str, expected: int) -> Result:
+    """A class attribute such as ``expansion`` exists and is the int ``expected``."""
+    value = getattr(block, name, None)
+    if value is None:
+        return _fail(f"{block.__name__}.{name} is missing: set it as a class attribute")
+    if type(value) is not int or value != expected:
+        return _fail(f"expected {block.__name__}.{name} == {expected}, got {value!r}")
+    return _ok(f"{block.__name__}.{name} == {expected}")
+
+
+@_checked
+def check_parameter_count(block, reference, *args, **kwargs) -> Result:
+    """The learner's module has exactly as many parameters as the reference built alike."""
+    kwargs, options = _split(kwargs)
+    call = describe_call(block, args, kwargs)
+    ref = reference(*args, **kwargs)
+    learner = _build(block, args, kwargs, options)
+    expected, got = _count(ref), _count(learner)
+    if got != expected:
+        hint = _count_hint(got - expected, ref, learner)
+        return _fail(
+            f"{call}: expected {expected:,} parameters, got {got:,} ({got - expected:+,}){hint}"
+        )
+    return _ok(f"{call}: {got:,} parameters")
+
+
+@_checked
+def check_forward(block, reference, *args, **kwargs) -> Result:
+    """With the reference's weights transplanted, outputs equal the reference's.
+
+    Checked on fresh random inputs in each of ``modes`` (default train, then eval).
+    """
+    kwargs, options = _split(kwargs)
+    generator = fresh_generator()
+    call, ref, learner, shape = _paired(block, reference, args, kwargs, options, generator)
+    for mode in options.get("modes", ("train", "eval")):
+        ref.train(mode == "train")
+        learner.train(mode == "train")
+        snapshot = copy.deepcopy(ref)
+        x = _random(shape, generator)
+        with torch.no_grad():
+            expected = ref(x.clone())
+            got = _forward(learner, x.clone(), call)
+        if _shape(got) != _shape(expected):
+            hint = _shape_hint(_shape(expected), _shape(got), shape)
+            return _fail(
+                f"{call}, {mode} mode: expected output shape {_shape(expected)},"
+                f" got {_shape(got)}{hint}"
+            )
+        if _difference(got, expected) > TOLERANCE:
+            return _fail(_output_mismatch(call, mode, got, expected, snapshot, x))
+    return _ok(f"{call}: outputs match the reference")
+
+
+@_checked
+def check_input_gradient(block, reference, *args, **kwargs) -> Result:
+    """With the reference's weights transplanted, gradients with respect to the input agree."""
+    kwargs, options = _split(kwargs)
+    generator = fresh_generator()
+    call, ref, learner, shape = _paired(block, reference, args, kwargs, options, generator)
+    for mode in options.get("modes", ("train", "eval")):
+        ref.train(mode == "train")
+        learner.train(mode == "train")
+        snapshot = copy.deepcopy(ref)
+        x = _random(shape, generator)
+        x_ref = x.clone().requires_grad_(True)
+        x_learner = x.clone().requires_grad_(True)
+        expected = ref(x_ref)
+        # A block inside a network never gets a leaf tensor, so neither does this one.
+        got = _forward(learner, x_learner * 1.0, call)
+        if _shape(got) != _shape(expected) or _difference(got, expected) > TOLERANCE:
+            if _shape(got) != _shape(expected):
+                return _fail(
+                    f"{call}, {mode} mode: expected output shape {_shape(expected)}, got"
+                    f" {_shape(got)}; fix the forward pass first"
+                )
+            first = _output_mismatch(call, mode, got.detach(), expected.detach(), snapshot, x)
+            return _fail(f"{first}; fix the forward pass first")
+        upstream = _random(_shape(expected), generator)
+        (expected * upstream).sum().backward()
+        if not got.requires_grad:
+            return _fail(
+                f"{call}, {mode} mode: the output does not depend on the input through autograd"
+                " (torch.no_grad(), .detach() or .data somewhere?)"
+            )
+        try:
+            (got * upstream).sum().backward()
+        except Exception as error:
+            return _fail(
+                f"{call}, {mode} mode: backward raised {_first_line(error)}{_error_hint(error)}"
+            )
+        if x_learner.grad is None:
+            return _fail(f"{call}, {mode} mode: no gradient reached the input")
+        difference = _difference(x_learner.grad, x_ref.grad)
+        if difference > TOLERANCE:
+            return _fail(
+                f"{call}, {mode} mode: expected the reference's input gradient, got one that"
+                f" differs by {difference:.3g} (relative) — likely mistake: part of the"
+                " computation is cut off from autograd (.detach(), .data or torch.no_grad()"
+                " on the shortcut or the branch?)"
+            )
+    return _ok(f"{call}: input gradients match the reference")
+
+
+@_checked
+def check_identity(block, *args, **kwargs) -> Result:
+    """With every BatchNorm's scale and shift at zero the block must compute ``relu(x)``.
+
+    Zero scales and shifts make the residual branch output zero, whatever its arrangement;
+    a block whose shapes match then passes its input through the identity shortcut.
+    """
+    kwargs, options = _split(kwargs)
+    call = describe_call(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
+    norms = [m for m in learner.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not norms:
+        return _fail(f"{call}: found no nn.BatchNorm2d layer to silence the residual branch with")
+    with torch.no_grad():
+        for norm in norms:
+            if norm.affine:
+                norm.weight.zero_()
+                norm.bias.zero_()
+    learner.eval()
+    x = _random(_input_shape(args, options), fresh_generator())
+    with torch.no_grad():
+        got = _forward(learner, x.clone(), call)
+    expected = torch.relu(x)
+    if _shape(got) != _shape(expected):
+        return _fail(f"{call}: expected output shape {_shape(expected)}, got {_shape(got)}")
+    if _difference(got, expected) <= TOLERANCE:
+        return _ok(f"{call}: relu(x) when the residual branch is zero")
+    if float(got.abs().max()) <= TOLERANCE:
+        convs = [m for m in learner.modules() if isinstance(m, nn.Conv2d)]
+        projection = any(
+            _pair(c.kernel_size) == (1, 1) and c.in_channels == c.out_channels == args[0]
+            for c in convs
+        )
+        why = (
+            "the shortcut is a projection where the identity suffices"
+            if projection
+            else "the input is not added back after the residual branch (forgot the addition,"
+            " or a BatchNorm after it?)"
+        )
+        return _fail(
+            f"{call} with its residual branch silenced (every BatchNorm's scale and shift set"
+            f" to 0): expected relu(x), got all zeros — {why}"
+        )
+    if _difference(got, x) <= TOLERANCE:
+        return _fail(
+            f"{call} with its residual branch silenced: expected relu(x), got x itself with its"
+            " negative values — no final ReLU after the addition"
+        )
+    return _fail(
+        f"{call} with its residual branch silenced (every BatchNorm's scale and shift set to 0):"
+        f" expected relu(x), got something that differs by {_difference(got, expected):.3g}"
+        " — the shortcut should pass x unchanged when the shapes match"
+    )
+
+
+@_checked
+def check_input_unchanged(block, *args, **kwargs) -> Result:
+    """The block leaves its input tensor as it was, in train and eval mode."""
+    kwargs, options = _split(kwargs)
+    call = describe_call(block, args, kwargs)
+    learner = _build(block, args, kwargs, options)
+    x = _random(_input_shape(args, options), fresh_generator())
+    for mode in ("train", "eval"):
+        learner.train(mode == "train")
+        before = x.clone()
+        with torch.no_grad():
+            _forward(learner, x, call)
+        if not torch.equal(x, before):
+            return _fail(
+                f"{call}, {mode} mode: the block changed its input tensor in place (an in-place"
+                " ReLU, or += on x?); the caller's tensor must stay as it was"
+            )
+    return _ok(f"{call}: input left unchanged")
+
+
+@_checked
+def check_preact_identity(block, *args, **kwargs) -> Result:
+    """With its last convolution zeroed, a pre-activation block that keeps the shape is ``x``.
+
+    A pre-activation block ends its residual branch with a convolution and adds nothing after
+    the sum, so zeroing that convolution must give back the input exactly, negatives included.
+    """
+    kwargs, options = _split(kwargs)
+    call = describe_call(block, args, kwargs)
+    learner = _build(block, args, kwargs)
+    x = _random(_input_shape(args, options), fresh_generator())
+    calls, error = trace_layers(learner, x.clone())
+    if error is not None:
+        raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}")
+    convs = [c.module for c in calls if isinstance(c.module, nn.Conv2d)]
+    if not convs:
+        return _fail(f"{call}: found no nn.Conv2d layer to silence the residual branch with")
+    with torch.no_grad():
+        convs[-1].weight.zero_()
+        if convs[-1].bias is not None:
+            convs[-1].bias.zero_()
+    learner.eval()
+    with torch.no_grad():
+        got = _forward(learner, x.clone(), call)
+    if _shape(got) != _shape(x):
+        return _fail(f"{call}: expected output shape {_shape(x)}, got {_shape(got)}")
+    if _difference(got, x) <= TOLERANCE:
+        return _ok(f"{call}: x itself when the last convolution is zero")
+    silenced = f"{call} with its last convolution ({describe_layer(convs[-1])}) set to zero"
+    if _difference(got, torch.relu(x)) <= TOLERANCE:
+        why = "a ReLU after the addition; a pre-activation block leaves the sum as it is"
+    elif float(got.abs().max()) <= TOLERANCE:
+        why = "the input is not added back (forgot the addition?)"
+    else:
+        why = "the identity shortcut should pass x unchanged, and nothing may follow the sum"
+    return _fail(
+        f"{silenced}: expected x itself, got something that differs by"
+        f" {_difference(got, x):.3g} — {why}"
+    )
+
+
+def _dense_size(layer: nn.Module) -> tuple | None:
+    """``(inputs, outputs, has bias)`` of a Linear or of a 1x1 Conv2d that acts as one."""
+    if isinstance(layer, nn.Linear):
+        return (layer.in_features, layer.out_features, layer.bias is not None)
+    if (
+        isinstance(layer, nn.Conv2d)
+        and _pair(layer.kernel_size) == (1, 1)
+        and _pair(layer.stride) == (1, 1)
+        and _padding(layer) == (0, 0)
+        and layer.groups == 1
+    ):
+        return (layer.in_channels, layer.out_channels, layer.bias is not None)
+    return None
+
+
+def _describe_dense(size: tuple) -> str:
+    bias = "with" if size[2] else "without"
+    return f"a Linear or 1x1 Conv2d from {size[0]} to {size[1]} channels, {bias} bias"
+
+
+@_checked
+def check_forward_dense(block, reference, *args, **kwargs) -> Result:
+    """Like :func:`check_forward`, for modules built of Linear and 1x1 Conv2d layers.
+
+    A squeeze-and-excitation unit may use either: on a pooled ``[N, C, 1, 1]`` tensor a 1x1
+    convolution and a linear layer of the same size compute the same thing. The layers are
+    paired in the order they run and the reference's weights copied, reshaped, into them.
+    """
+    kwargs, options = _split(kwargs)
+    generator = fresh_generator()
+    call = describe_call(block, args, kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
+        ref = reference(*args, **kwargs)
+    learner = _build(block, args, kwargs)
+    shape = _input_shape(args, options)
+    probe = _random(shape, generator)
+    ref_calls, ref_error = trace_layers(ref, probe.clone())
+    if ref_error is not None:  # a bug in the test itself, not in the learner's code
+        raise ref_error
+    learner_calls, learner_error = trace_layers(learner, probe.clone())
+    if learner_error is not None:
+        message = _first_line(learner_error) + _error_hint(learner_error)
+        raise _LearnerError(f"{call} raised {message}")
+    for i, ref_call in enumerate(ref_calls):
+        expected = _describe_dense(_dense_size(ref_call.module))
+        if i >= len(learner_calls):
+            return _fail(
+                f"{call}: expected {expected} as the {ordinal(i + 1)} layer to run, but only"
+                f" {len(learner_calls)} layers ran"
+            )
+        found = learner_calls[i]
+        if _dense_size(found.module) != _dense_size(ref_call.module):
+            bias = "" if getattr(found.module, "bias", None) is not None else " without bias"
+            return _fail(
+                f"{call}: expected {expected} as the {ordinal(i + 1)} layer to run, found a"
+                f" {found.description}{bias}"
+            )
+    if len(learner_calls) > len(ref_calls):
+        extra = learner_calls[len(ref_calls)]
+        return _fail(f"{call}: found an extra {extra.description} that resnet_ref does not have")
+    with torch.no_grad():
+        for ref_call, found in zip(ref_calls, learner_calls, strict=True):
+            target, source = found.module, ref_call.module
+            target.weight.copy_(source.weight.reshape(target.weight.shape))
+            if target.bias is not None:
+                target.bias.copy_(source.bias)
+    for mode in options.get("modes", ("train", "eval")):
+        ref.train(mode == "train")
+        learner.train(mode == "train")
+        snapshot = copy.deepcopy(ref)
+        x = _random(shape, generator)
+        with torch.no_grad():
+            expected = ref(x.clone())
+            got = _forward(learner, x.clone(), call)
+        if _shape(got) != _shape(expected):
+            return _fail(
+                f"{call}, {mode} mode: expected output shape {_shape(expected)},"
+                f" got {_shape(got)} — the output is the input, rescaled channel by channel"
+            )
+        if _difference(got, expected) > TOLERANCE:
+            mistake = _diagnose(snapshot, x, got) or (
+                "check the order: average pool → reduce → ReLU → expand → sigmoid → multiply"
+            )
+            return _fail(
+                f"{call}, {mode} mode: expected the reference's output, got one that differs"
+                f" by {_difference(got, expected):.3g} (relative) — likely mistake: {mistake}"
+            )
+    return _ok(f"{call}: outputs match the reference")
+
+
+@_checked
+def check_raises(function, error: type, *args, **kwargs) -> Result:
+    """``function(*args, **kwargs)`` raises ``error`` (or a subclass), e.g. a ValueError."""
+    call = describe_call(function, args, kwargs)
+    try:
+        function(*args, **kwargs)
+    except error:
+        return _ok(f"{call} raised {error.__name__}")
+    except Exception as other:
+        return _fail(f"{call}: expected a {error.__name__}, got {_first_line(other)}")
+    return _fail(f"{call}: expected a {error.__name__}, but it returned without raising one")
+
+
+@contextlib.contextmanager
+def _no_modules_built() -> Iterator[None]:
+    original = nn.Module.__init__
+
+    def refuse(self, *args, **kwargs):
+        raise _ModuleBuilt
+
+    nn.Module.__init__ = refuse
+    try:
+        yield
+    finally:
+        nn.Module.__init__ = original
+
+
+class _ModuleBuilt(BaseException):
+    """Raised when a module is built where none may be; a BaseException, so that a learner's
+    ``except Exception`` cannot swallow it."""
+
+
+@_checked
+def check_count_function(function, kind, reference, *args, **kwargs) -> Result:
+    """``function(kind, *args, **kwargs)`` returns the parameter count of ``reference(*args)``.
+
+    The count must come from the arguments alone: building a module inside ``function`` fails.
+    """
+    name = getattr(function, "__name__", "the function")
+    call = f"{name}({', '.join([repr(kind)] + [repr(a) for a in args])}"
+    call += "".join(f", {k}={v!r}" for k, v in kwargs.items()) + ")"
+    ref = reference(*args, **kwargs)
+    expected = _count(ref)
+    try:
+        with _no_modules_built():
+            value = function(kind, *args, **kwargs)
+    except _ModuleBuilt:
+        return _fail(
+            f"{call} builds a module to count its parameters; compute the count from the"
+            " arguments with the formula instead"
+        )
+    except Exception as error:
+        raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}") from None
+    try:
+        got = operator.index(value)
+    except TypeError:
+        return _fail(f"{call} should return an int, got {type(value).__name__}")
+    if type(got) is not int or isinstance(value, bool):
+        return _fail(f"{call} should return an int, got {type(value).__name__}")
+    if got != expected:
+        hint = _count_hint(got - expected, ref, None)
+        return _fail(f"{call}: expected {expected:,}, got {got:,} ({got - expected:+,}){hint}")
+    return _ok(f"{call} == {expected:,}")
+
+
+# --- gradient norms through depth (assignment a4) -----------------------------------------------
+
+
+def _probe_model(factory: Callable, kwargs: dict, generator: torch.Generator):
+    """A model from ``factory(**kwargs)`` with seeded weights, and a small batch to probe it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+        model = factory(**kwargs)
+    channels = kwargs.get("in_channels", 3)
+    x = _random((4, channels, 8, 8), generator)
+    classes = model.fc.out_features if hasattr(model, "fc") else 10
+    y = torch.randint(0, classes, (4,), generator=generator)
+    return model, x, y
+
+
+def _call_norms(function: Callable, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    name = getattr(function, "__name__", "the function")
+    try:
+        value = function(model, x, y)
+    except Exception as error:
+        raise _LearnerError(
+            f"{name}(model, x, y) raised {_first_line(error)}{_error_hint(error)}"
+        ) from None
+    if not isinstance(value, dict):
+        raise _LearnerError(
+            f"{name} should return a dict of name -> norm, got {type(value).__name__}"
+        )
+    return value
+
+
+def _unit_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, where: str) -> list[float]:
+    """Candidate wrong answers: gradient norms at the units' inputs, or of their parameters."""
+    import torch.nn.functional as F
+
+    model = copy.deepcopy(model)
+    units = [model.stem, *(module for _, module in model.blocks())]
+    seen = []
+    hooks = [u.register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0])) for u in units]
+    try:
+        x = x.clone().requires_grad_(True)
+        loss = F.cross_entropy(model(x), y)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if where == "inputs":
+        return [g.norm().item() for g in torch.autograd.grad(loss, seen)]
+    norms = []
+    for unit in units:
+        grads = torch.autograd.grad(loss, list(unit.parameters()), retain_graph=True)
+        norms.append(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item())
+    return norms
+
+
+def _close(got: list[float], expected: list[float]) -> bool:
+    scale = max([1.0, *map(abs, expected)])
+    return all(abs(g - e) <= 1e-3 * scale for g, e in zip(got, expected, strict=True))
+
+
+@_checked
+def check_gradient_norms(function, factory, **kwargs) -> Result:
+    """``function(model, x, y)`` returns what ``resnet_ref.analysis.gradient_norms`` returns.
+
+    ``model = factory(**kwargs)`` (a ResNet from ``resnet_ref``); the keys must be the same
+    names in the same (forward) order, and the values the same norms within a small tolerance.
+    """
+    from ..analysis import gradient_norms
+
+    name = getattr(function, "__name__", "the function")
+    model, x, y = _probe_model(factory, kwargs, fresh_generator())
+    learner_model = copy.deepcopy(model)
+    expected = gradient_norms(model, x, y)
+    got = _call_norms(function, learner_model, x.clone(), y.clone())
+    keys = list(got)
+    if keys != list(expected):
+        return _fail(
+            f"{name}: expected the keys {list(expected)} in forward order (the stem, then"
+            f" model.blocks()), got {keys}"
+        )
+    values = []
+    for key in keys:
+        try:
+            values.append(float(got[key]))
+        except (TypeError, ValueError):
+            return _fail(
+                f"{name}: the value for {key!r} should be a float, got {type(got[key]).__name__}"
+            )
+    wanted = list(expected.values())
+    if _close(values, wanted):
+        return _ok(f"{name}: {len(keys)} norms agree with the reference")
+    worst = max(range(len(keys)), key=lambda i: abs(values[i] - wanted[i]))
+    hint = ""
+    if _close(values, _unit_norms(model, x, y, "inputs")):
+        hint = (
+            " — likely mistake: these are the gradients at each block's input; measure them at"
+            " its output (a forward hook's `output`, not a pre-hook's `inputs`)"
+        )
+    elif _close(values, _unit_norms(model, x, y, "parameters")):
+        hint = (
+            " — likely mistake: these are the norms of the parameter gradients; measure the"
+            " gradient with respect to each block's output activations"
+        )
+    return _fail(
+        f"{name}: at {keys[worst]!r} expected {wanted[worst]:.6g}, got {values[worst]:.6g}{hint}"
+    )
+
+
+def _hook_count(model: nn.Module) -> int:
+    total = 0
+    for module in model.modules():
+        for attribute in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+        ):
+            total += len(getattr(module, attribute, {}))
+    return total
+
+
+@_checked
+def check_leaves_model_unchanged(function, factory, **kwargs) -> Result:
+    """``function(model, x, y)`` leaves no hooks, and ``.grad``, state and mode as they were."""
+    name = getattr(function, "__name__", "the function")
+    model, x, y = _probe_model(factory, kwargs, fresh_generator())
+    model.eval()
+    generator = fresh_generator()
+    for parameter in model.parameters():
+        parameter.grad = _random(parameter.shape, generator)
+    grads = [p.grad.clone() for p in model.parameters()]
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    hooks = _hook_count(model)
+    _call_norms(function, model, x, y)
+    left = _hook_count(model) - hooks
+    if left:
+        return _fail(
+            f"{name} left {left} hook(s) registered on the model — keep the handles that"
+            " register_forward_hook returns and call .remove() on each, in a `finally:` block"
+        )
+    changed = sum(
+        p.grad is None or not torch.equal(p.grad, g)
+        for p, g in zip(model.parameters(), grads, strict=True)
+    )
+    if changed:
+        return _fail(
+            f"{name} changed the .grad of {changed} parameter(s) — take the gradients with"
+            " torch.autograd.grad(loss, outputs), which does not touch .grad, not loss.backward()"
+        )
+    for key, value in model.state_dict().items():
+        if not torch.equal(value, state[key]):
+            what = "a parameter" if key in dict(model.named_parameters()) else "a buffer"
+            return _fail(
+                f"{name} changed {what}, {key!r} — the training-mode forward pass updates the"
+                " BatchNorm running statistics: save the buffers first and copy them back"
+            )
+    if any(module.training for module in model.modules()):
+        return _fail(
+            f"{name} left a model that was in eval mode in training mode — restore the mode"
+            " it had (model.train(was_training))"
+        )
+    return _ok(f"{name}: model left as it was")

@@ -1,0 +1,245 @@
+"""What a learner reads: the result of a check and the wording of its failures.
+
+The lowest part of :mod:`resnet_ref.grading`: it imports nothing from the other parts.
+:class:`Result` and :func:`expect` are what every test cell sees; the rest describes how a
+module was built (:func:`describe_call`), its layers (:func:`describe_layer`) and an error it
+raised, and turns a difference the other parts found (a layer where another was expected, a
+wrong output shape, a wrong parameter count) into the likely mistake, for one-line messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from torch import nn
+
+if TYPE_CHECKING:  # only for annotations: tracing imports this module
+    from .tracing import LayerCall
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one check: ``passed`` and a one-line ``message`` for the learner."""
+
+    passed: bool
+    message: str
+
+
+def expect(result: Result) -> None:
+    """Raise ``AssertionError(result.message)`` if the check failed; do nothing if it passed."""
+    if type(result) is not Result:
+        raise TypeError(f"expect() takes the Result of a check, got {type(result).__name__}")
+    if result.passed is not True:
+        raise AssertionError(result.message)
+
+
+def _ok(message: str = "ok") -> Result:
+    return Result(True, message)
+
+
+def _fail(message: str) -> Result:
+    return Result(False, " ".join(message.split()))
+
+
+class _LearnerError(Exception):
+    """Learner code failed; the message is ready for the learner."""
+
+
+# --- describing calls and layers ------------------------------------------------------------
+
+
+def describe_call(block: Callable, args: tuple, kwargs: dict) -> str:
+    """``BasicBlock(64, 128, stride=2)``: how the module under test was built."""
+    name = getattr(block, "__name__", type(block).__name__)
+
+    def text(value) -> str:
+        return value.__name__ if isinstance(value, type) else repr(value)
+
+    parts = [text(a) for a in args] + [f"{k}={text(v)}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def _pair(value) -> tuple:
+    return tuple(value) if isinstance(value, tuple | list) else (value, value)
+
+
+def _padding(conv: nn.Conv2d) -> tuple:
+    if conv.padding == "valid":
+        return (0, 0)
+    if conv.padding == "same":
+        return tuple(d * (k - 1) // 2 for d, k in zip(conv.dilation, conv.kernel_size, strict=True))
+    return _pair(conv.padding)
+
+
+def describe_layer(layer: nn.Module) -> str:
+    """A short human description, e.g. ``1x1 Conv2d(64→256, stride 2)``."""
+    if isinstance(layer, nn.Conv2d):
+        kh, kw = _pair(layer.kernel_size)
+        stride = _pair(layer.stride)
+        text = f"{kh}x{kw} Conv2d({layer.in_channels}→{layer.out_channels}, stride "
+        text += f"{stride[0]}" if stride[0] == stride[1] else f"{stride}"
+        padding = _padding(layer)
+        if padding != (kh // 2, kw // 2):
+            text += f", padding {padding[0] if padding[0] == padding[1] else padding}"
+        if layer.groups != 1:
+            text += f", groups {layer.groups}"
+        if _pair(layer.dilation) != (1, 1):
+            text += f", dilation {layer.dilation}"
+        return text + ")"
+    if isinstance(layer, nn.BatchNorm2d):
+        extras = ""
+        if layer.eps != 1e-5:
+            extras += f", eps={layer.eps}"
+        if layer.momentum != 0.1:
+            extras += f", momentum={layer.momentum}"
+        if not layer.affine:
+            extras += ", affine=False"
+        return f"BatchNorm2d({layer.num_features}{extras})"
+    if isinstance(layer, nn.Linear):
+        bias = "" if layer.bias is not None else ", no bias"
+        return f"Linear({layer.in_features}→{layer.out_features}{bias})"
+    return type(layer).__name__
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    text = text if len(text) <= 200 else text[:197] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _error_hint(error: BaseException) -> str:
+    text = str(error)
+    if isinstance(error, NotImplementedError):
+        return " (the exercise is not done yet)"
+    if "must match the size of tensor" in text or "size mismatch" in text:
+        return (
+            " (the residual branch and the shortcut disagree in shape: a projection is needed"
+            " whenever the stride is not 1 or the channel count changes, and it must use the"
+            " block's stride)"
+        )
+    if "before Module.__init__() call" in text:
+        return " (call super().__init__() first in __init__)"
+    if "inplace operation" in text or "in-place operation" in text:
+        return " (an in-place operation, e.g. += or ReLU(inplace=True), broke autograd)"
+    if "expected input" in text and "channels" in text:
+        return " (a layer gets a different number of channels than it was built for)"
+    if "mat1 and mat2 shapes cannot be multiplied" in text:
+        return " (the linear layer gets a different number of features than it was built for)"
+    return ""
+
+
+# --- hints: the likely mistake behind a difference ---------------------------------------
+
+
+def _in_role(call: LayerCall) -> str:
+    return f" (in the {call.role})" if call.role else ""
+
+
+def _mismatch_hint(expected: LayerCall, found: LayerCall | None) -> str:
+    """Name the likely mistake when the reference's ``expected`` layer is not where it should be."""
+    e = expected.signature
+    if found is None:
+        if expected.role == "shortcut" and e[0] == "BatchNorm2d":
+            return " — BN missing on the projection"
+        if expected.role == "shortcut":
+            return (
+                " — the block has no projection shortcut where the shapes change"
+                " (identity where a projection is needed?)"
+            )
+        return ""
+    f = found.signature
+    if e[0] == f[0] == "Conv2d":
+        if e[:4] == f[:4] and e[5:] == f[5:] and e[4] != f[4]:
+            if expected.role == "shortcut":
+                return " — the projection ignores the block's stride"
+            return " — the stride is on the wrong convolution or missing"
+        if e[:5] == f[:5] and e[6:] == f[6:]:
+            return " — the padding is wrong: a 3x3 convolution needs padding 1"
+        if e[1] == f[1] and e[3:] == f[3:] and e[2] == 4 * f[2]:
+            return " — wrong expansion: a bottleneck's last 1x1 outputs 4 × out_channels"
+        if e[:7] == f[:7] and e[7] != f[7]:
+            return f" — the 3x3 convolution must be grouped: groups={e[7]}"
+        if e[1] == f[1] and e[3:] == f[3:] and e[3] == (1, 1) and expected.role != "shortcut":
+            return (
+                " — wrong bottleneck width: a grouped bottleneck works at"
+                " int(out_channels * base_width / 64) * groups channels"
+            )
+        return ""
+    if e[0] == "BatchNorm2d" and f[0] == "Conv2d":
+        if expected.role == "shortcut":
+            return " — BN missing on the projection"
+        return " — a BatchNorm is missing"
+    if e[0] == f[0] == "BatchNorm2d" and e[1] != f[1]:
+        return " — a BatchNorm2d needs as many features as its convolution has output channels"
+    return ""
+
+
+def _extra_hint(extra: LayerCall) -> str:
+    s = extra.signature
+    if s[0] == "Conv2d" and s[3] == (1, 1) and s[4] == (1, 1) and s[1] == s[2]:
+        return " — a projection where the identity suffices?"
+    if s[0] == "BatchNorm2d" and extra.role == "shortcut":
+        return " — a pre-activation projection is a 1x1 convolution alone, without BatchNorm"
+    return ""
+
+
+def _shape_hint(expected: list[int], got: list[int], input_shape: tuple) -> str:
+    if len(got) != len(expected):
+        return ""
+    if len(got) == 4 and got[2:] != expected[2:] and got[2:] == list(input_shape[2:]):
+        return " — the block ignores the stride"
+    if len(got) == 4 and got[2:] != expected[2:]:
+        return " — the stride or padding is wrong"
+    if got[1] != expected[1] and expected[1] == 4 * got[1]:
+        return " — wrong expansion: a bottleneck outputs 4 × out_channels channels"
+    if got[1] != expected[1] and got[1] == input_shape[1]:
+        return " — the output keeps the input's channels: the last layer must change them"
+    return ""
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _projection_size(in_channels: int, out_channels: int) -> int:
+    return in_channels * out_channels + 2 * out_channels
+
+
+def _count_hint(difference: int, ref: nn.Module, learner: nn.Module | None) -> str:
+    """Explain a difference ``got - expected`` in parameter counts, if it has a known cause."""
+    shortcut = [m for name, m in ref.named_modules() if "shortcut" in name.split(".")]
+    shortcut_params = sum(_count(m) for m in shortcut[:1])
+    shortcut_bn = sum(_count(m) for m in shortcut[1:] if isinstance(m, nn.BatchNorm2d))
+    bn_params = sum(_count(m) for m in ref.modules() if isinstance(m, nn.BatchNorm2d))
+    convs = [m for m in ref.modules() if isinstance(m, nn.Conv2d)]
+    in_channels, out_channels = getattr(ref, "in_channels", 0), getattr(ref, "out_channels", 0)
+    if learner is not None:
+        biases = sum(
+            m.bias.numel()
+            for m in learner.modules()
+            if isinstance(m, nn.Conv2d) and m.bias is not None
+        )
+        if biases and difference == biases:
+            return (
+                " — the convolutions have biases; BatchNorm's shift makes them redundant:"
+                " use bias=False"
+            )
+    elif difference == sum(c.out_channels for c in convs):
+        return " — it counts convolution biases, but the block's convolutions have bias=False"
+    if shortcut_bn and difference == -shortcut_bn:
+        return " — BN missing on the projection"
+    if shortcut_params and difference == -shortcut_params:
+        return " — no projection where the shapes change (identity where a projection is needed?)"
+    if not shortcut_params and difference == _projection_size(in_channels, out_channels):
+        return " — a projection where the identity suffices"
+    if difference == -bn_params:
+        return " — the BatchNorm scales and shifts (2 per channel) are missing"
+    return ""

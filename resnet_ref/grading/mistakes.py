@@ -1,0 +1,218 @@
+"""The catalogue of known mistakes, and how a wrong output is matched to one.
+
+To diagnose a wrong output, each reference class may list known mistakes in
+:data:`MISTAKES`: functions that compute the reference's output *with* that mistake. When the
+learner's output equals one of them (within :data:`TOLERANCE`), the message names the mistake.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torchvision.ops import SqueezeExcitation
+
+from ..blocks import BasicBlock, BottleneckBlock, PreActBlock
+from ..models import ResNet
+
+# Outputs and gradients agree when max |got - expected| <= TOLERANCE * max(1, max |expected|).
+# Float32 sums in a different order differ by about 1e-6; every mistake differs by far more.
+TOLERANCE = 1e-4
+
+
+# --- comparing tensors ----------------------------------------------------------------------
+
+
+def _difference(got: torch.Tensor, expected: torch.Tensor) -> float:
+    """max |got - expected| relative to max(1, max |expected|), from real tensors only."""
+    got = torch.Tensor.detach(got).to(torch.float64)
+    expected = torch.Tensor.detach(expected).to(torch.float64)
+    if not bool(torch.isfinite(got).all()):
+        return float("inf")
+    scale = max(1.0, float(expected.abs().max()))
+    return float((got - expected).abs().max()) / scale
+
+
+# --- known mistakes, computed from the reference's own layers ---------------------------------
+
+
+def _basic_parts(b: BasicBlock, x: torch.Tensor, middle_relu: bool = True):
+    """The basic block's last convolution output (before its BN) and its shortcut output."""
+    h = b.bn1(b.conv1(x))
+    h = torch.relu(h) if middle_relu else h
+    return b.conv2(h), b.shortcut(x)
+
+
+def _bottleneck_parts(b: BottleneckBlock, x: torch.Tensor, relus: tuple = (True, True)):
+    """The bottleneck's last convolution output (before its BN) and its shortcut output."""
+    h = b.bn1(b.conv1(x))
+    h = torch.relu(h) if relus[0] else h
+    h = b.bn2(b.conv2(h))
+    h = torch.relu(h) if relus[1] else h
+    return b.conv3(h), b.shortcut(x)
+
+
+# How a post-activation block may combine its last convolution's output ``c``, the shortcut's
+# output ``s`` and its last BatchNorm ``bn`` wrongly; the right way is relu(bn(c) + s).
+_RELU = torch.relu
+_COMBINATION_MISTAKES = [
+    (
+        "ReLU applied to the residual branch before the addition (after the last BatchNorm"
+        " comes the addition, and only then the ReLU)",
+        lambda c, s, bn: _RELU(_RELU(bn(c)) + s),
+    ),
+    (
+        "the ReLU sits before the addition instead of after it",
+        lambda c, s, bn: _RELU(bn(c)) + s,
+    ),
+    ("ReLU applied to the shortcut before the addition", lambda c, s, bn: _RELU(bn(c) + _RELU(s))),
+    ("no final ReLU after the addition", lambda c, s, bn: bn(c) + s),
+    ("the shortcut is never added (forgot the addition?)", lambda c, s, bn: _RELU(bn(c))),
+    (
+        "the last BatchNorm is applied after the addition; it belongs on the residual branch,"
+        " before the sum",
+        lambda c, s, bn: _RELU(bn(c + s)),
+    ),
+]
+
+
+def _post_activation_mistakes(parts: Callable, last_bn: str, middle_variants: list) -> list:
+    """The known mistakes of a conv-BN-ReLU block computing ``relu(F(x) + shortcut(x))``."""
+
+    def combined(combination):
+        def mistake(block, x):
+            c, s = parts(block, x)
+            return combination(c, s, getattr(block, last_bn))
+
+        return mistake
+
+    def middle(block, x):
+        outputs = []
+        for variant in middle_variants:
+            c, s = parts(block, x, variant)
+            outputs.append(_RELU(getattr(block, last_bn)(c) + s))
+        return outputs
+
+    return [(message, combined(c)) for message, c in _COMBINATION_MISTAKES] + [
+        ("a ReLU inside the residual branch is missing", middle)
+    ]
+
+
+def _preact_raw_projection(b: PreActBlock, x: torch.Tensor) -> torch.Tensor:
+    """A pre-activation block whose projection reads x instead of relu(bn1(x))."""
+    pre = torch.relu(b.bn1(x))
+    return b.residual(pre) + b.shortcut(x)
+
+
+def _se_scaled(se: SqueezeExcitation, x: torch.Tensor, pool: Callable, gate: Callable):
+    return x * gate(se.fc2(torch.relu(se.fc1(pool(x)))))
+
+
+def _max_pool(x: torch.Tensor) -> torch.Tensor:
+    return x.amax(dim=(2, 3), keepdim=True)
+
+
+def _resnet_with_stem(stem: Callable) -> Callable:
+    """A whole network's output when its stem computes ``stem(net.stem, x)`` instead."""
+
+    def mistake(net: ResNet, x: torch.Tensor) -> torch.Tensor:
+        h = stem(net.stem, x)
+        for stage in net.stages():
+            h = stage(h)
+        return net.fc(torch.flatten(net.pool(h), 1))
+
+    return mistake
+
+
+def _stem_without_pool(stem: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if not hasattr(stem, "pool"):
+        raise LookupError("this stem has no max-pool")
+    return torch.relu(stem.bn(stem.conv(x)))
+
+
+def _stem_without_relu(stem: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    h = stem.bn(stem.conv(x))
+    return stem.pool(h) if hasattr(stem, "pool") else h
+
+
+RESNET_MISTAKES = [
+    (
+        "the max-pool after the stem is missing (nn.MaxPool2d(3, stride=2, padding=1) after"
+        " its ReLU)",
+        _resnet_with_stem(_stem_without_pool),
+    ),
+    (
+        "the stem's max-pool has no padding (nn.MaxPool2d(3, stride=2, padding=1))",
+        _resnet_with_stem(
+            lambda s, x: nn.functional.max_pool2d(_stem_without_pool(s, x), 3, stride=2)
+        ),
+    ),
+    ("the stem has no ReLU after its BatchNorm", _resnet_with_stem(_stem_without_relu)),
+]
+
+MISTAKES: dict[type, list[tuple[str, Callable]]] = {
+    ResNet: RESNET_MISTAKES,
+    BasicBlock: _post_activation_mistakes(_basic_parts, "bn2", [False]),
+    BottleneckBlock: _post_activation_mistakes(
+        _bottleneck_parts, "bn3", [(False, True), (True, False)]
+    ),
+    PreActBlock: [
+        (
+            "a ReLU after the addition; a pre-activation block leaves the sum as it is",
+            lambda b, x: torch.relu(b(x)),
+        ),
+        (
+            "the projection shortcut takes x; in a pre-activation block it takes the"
+            " pre-activated input relu(bn1(x))",
+            _preact_raw_projection,
+        ),
+    ],
+    SqueezeExcitation: [
+        (
+            "no sigmoid: the channel weights must be squashed into (0, 1) before scaling",
+            lambda se, x: _se_scaled(se, x, se.avgpool, lambda s: s),
+        ),
+        (
+            "the squeeze takes the maximum over each channel; it is the global average",
+            lambda se, x: _se_scaled(se, x, _max_pool, torch.sigmoid),
+        ),
+    ],
+}
+"""Known mistakes per reference class: ``(message, function(reference_module, x))``.
+
+The function computes what the reference would output with that mistake (one tensor, or a
+list of tensors for a family of mistakes); add entries for new reference classes (a whole
+ResNet, a variant block) in the same way.
+"""
+
+
+def _diagnose(reference_snapshot: nn.Module, x: torch.Tensor, got: torch.Tensor) -> str:
+    """Name the known mistake whose output equals ``got``, or return ''."""
+    for message, mistake in MISTAKES.get(type(reference_snapshot), []):
+        try:
+            with torch.no_grad():
+                outputs = mistake(copy.deepcopy(reference_snapshot), x.clone())
+        except Exception:
+            continue
+        for output in outputs if isinstance(outputs, list) else [outputs]:
+            if output.shape == got.shape and _difference(got, output) <= TOLERANCE:
+                return message
+    return ""
+
+
+def _output_mismatch(call, mode, got, expected, snapshot, x) -> str:
+    difference = _difference(got, expected)
+    mistake = _diagnose(snapshot, x, got)
+    if not mistake and float(got.min()) < -TOLERANCE <= float(expected.min()):
+        mistake = (
+            f"the output has negative values (min {float(got.min()):.3g}) though a block"
+            " ends with a ReLU: is the final ReLU missing?"
+        )
+    if not mistake:
+        mistake = "check the order conv → BN → ReLU and where the shortcut is added"
+    return (
+        f"{call}, {mode} mode: expected the reference's output, got one that differs by"
+        f" {difference:.3g} (relative) — likely mistake: {mistake}"
+    )
