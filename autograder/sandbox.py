@@ -87,9 +87,12 @@ def sandbox_command(
         path = Path(prefix).resolve()
         if not any(path.is_relative_to(p) for p in read_only):
             read_only.append(path)
-    args = [bwrap_path()]
+    scratch = str(limits.scratch_bytes)
+    # The private /tmp comes first: mounted after the binds, it would hide any of them that
+    # lives under /tmp (a course cloned there, its virtual environment with it).
+    args = [bwrap_path(), "--perms", "01777", "--size", scratch, "--tmpfs", "/tmp"]
     # bwrap creates missing parent folders readable by root only: make them 0755 first.
-    made = set()
+    made = {Path("/tmp")}
     for path in [*read_only, Path("/opt/course/resnet_ref")]:
         for parent in _parents(path):
             if parent not in made and parent not in read_only:
@@ -100,14 +103,12 @@ def sandbox_command(
     for name in ("lib", "lib64", "bin", "sbin"):
         if Path("/usr", name).exists():
             args += ["--symlink", f"usr/{name}", f"/{name}"]
-    scratch = str(limits.scratch_bytes)
     args += [
         *["--ro-bind", str(resnet_ref_folder()), "/opt/course/resnet_ref"],
         *["--proc", "/proc", "--dev", "/dev"],
         *["--perms", "0777", "--size", scratch, "--tmpfs", "/scratch"],
-        *["--perms", "01777", "--size", scratch, "--tmpfs", "/tmp"],
         *["--perms", "01777", "--size", scratch, "--tmpfs", "/dev/shm"],
-        *["--bind", str(private), str(private)],  # after /tmp, which may hold it
+        *["--bind", str(private), str(private)],
         *["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"],
         "--die-with-parent",
         *["--chdir", "/scratch", "--clearenv"],

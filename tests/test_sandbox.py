@@ -1,0 +1,84 @@
+"""The bubblewrap sandbox on its own, outside nbgrader: what a kernel inside it can reach.
+
+The hostile-submission tests grade a whole class through it; these check, in seconds, the
+parts of its design that do not depend on a notebook: the Python it runs is the grader's own,
+wherever that lives (a course cloned under ``/tmp`` included, whose virtual environment the
+sandbox's private ``/tmp`` must not hide), and that ``/tmp`` is private and writable.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("bwrap") is None or os.geteuid() != 0,
+    reason="needs bubblewrap and root (the sandbox switches to a user id of its own)",
+)
+
+# Run by a Python whose prefix is the virtual environment under test: prints what the
+# sandboxed child reports, or the sandbox's error.
+PROBE = textwrap.dedent(
+    """
+    import subprocess, sys, tempfile
+    from pathlib import Path
+    from autograder.sandbox import Limits, sandbox_command, sandbox_env
+
+    private = Path(tempfile.mkdtemp(prefix="sandbox-probe-"))
+    child = (
+        "import sys, pathlib; pathlib.Path('/tmp/mine').write_text('x'); print(sys.prefix);"
+        " print(pathlib.Path('/tmp/mine').exists(), pathlib.Path(sys.argv[1]).exists())"
+    )
+    command = sandbox_command(
+        [sys.executable, "-c", child, sys.argv[1]], private, 424242, Limits(), sandbox_env({})
+    )
+    done = subprocess.run(command, capture_output=True, text=True)
+    print(done.returncode)
+    print(done.stdout + done.stderr)
+    """
+)
+
+
+def probe(python: Path, machine_file: Path) -> list[str]:
+    """What a child started in the sandbox by ``python`` says, line by line: its return code,
+    its ``sys.prefix``, whether it could write to its ``/tmp`` and whether it sees
+    ``machine_file``."""
+    done = subprocess.run(
+        [str(python), "-c", PROBE, str(machine_file)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_the_sandbox_runs_the_graders_own_python(tmp_path):
+    lines = probe(Path(sys.executable), tmp_path / "absent")
+    assert lines[:2] == ["0", sys.prefix], lines
+
+
+def test_a_virtual_environment_under_tmp_stays_visible(tmp_path):
+    # A course cloned under /tmp (as a CI runner may do) has its .venv there too.
+    assert tmp_path.resolve().is_relative_to("/tmp"), "pytest's tmp_path is expected in /tmp"
+    env_dir = tmp_path / "course" / ".venv"
+    venv.create(env_dir, with_pip=False)
+    # The new environment borrows this one's packages (jupyter_client, ...) and the course.
+    purelib = Path(sysconfig.get_paths(vars={"base": str(env_dir)})["purelib"])
+    purelib.joinpath("course.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{ROOT}\n")
+    beside = tmp_path / "course" / "gradebook.db"
+    beside.write_text("what the sandbox must not see")
+    lines = probe(env_dir / "bin" / "python", beside)
+    assert lines[:2] == ["0", str(env_dir)], lines
+    # /tmp inside is the sandbox's own: writable, and nothing of the machine's /tmp beyond
+    # the environment bound into it.
+    assert lines[2] == "True False"
