@@ -11,7 +11,11 @@ it in ``nbgrader autograde`` (see ``nbgrader_config.py``):
 - a kernel that dies (``os._exit``, a kill, memory) or floods its output (it is stopped then)
   ends the run of that notebook: the cell where it happened and every later code cell get an
   error output with a one-line reason, so their tests score zero and the learner reads why;
-- a notebook may run for a limited time in all.
+- a notebook may run for a limited time in all;
+- the refereed checks of every test cell are decided in this process, not in the kernel
+  (:mod:`autograder.referee`): the notebook's solution runs first, once, to record what each
+  test cell checks, and a submission's test cell that falls short of that record gets an error
+  output (:data:`REFUSED`) with the reason, which scores it zero.
 
 Everything before the incident keeps its outputs and its points, and the next submission is
 graded in a fresh sandbox as if nothing had happened.
@@ -19,21 +23,33 @@ graded in a fresh sandbox as if nothing had happened.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
+import nbformat
 from jupyter_core.utils import run_sync
 from nbclient.client import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
+from resnet_ref.grading.referee import REFEREE_SOCKET
+
+from .referee import Record, Referee, shortfall
 from .sandbox import SandboxedKernelManager, bwrap_path
 
 # The error names the grader writes into a notebook; course.py's summary looks for them.
 STOPPED = "GradingStopped"  # the kernel was stopped or died; the reason follows
 TIMED_OUT = "CellTimedOut"  # a cell ran past the limit and was interrupted
+REFUSED = "GradingRefused"  # a test cell fell short of what its checks must show the referee
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "update_display_data", "error"}
 
 
@@ -63,13 +79,81 @@ class ContainedExecute(Execute):
         10, help="seconds a timed-out kernel has to come back after the interrupt"
     ).tag(config=True)
 
+    # The solution's record of each notebook, by the hash of the solution's file.
+    _expectations: dict[str, dict[str, list[Record]]] = {}
+
     def preprocess(self, nb, resources=None, km=None):
-        """Execute every code cell as ExecutePreprocessor does, containing what goes wrong."""
+        """Execute every code cell as ExecutePreprocessor does, containing what goes wrong,
+        and hold every test cell to what its solution showed the referee."""
         if self.sandbox:
             bwrap_path()  # a clear error, before any kernel starts, when bwrap is missing
             self.kernel_manager_class = SandboxedKernelManager
         else:
             self.log.warning("UNSANDBOXED: this submission runs with your rights")
+        expected = self._expectation(resources)
+        records = self._run(nb, resources, km, expected)
+        for cell in self.nb.cells:
+            key = _test_cell(cell)
+            if key is None or not expected.get(key):
+                continue
+            reason = shortfall(expected[key], records.get(key, []))
+            if reason and not any(o.get("output_type") == "error" for o in cell.outputs):
+                cell.outputs.append(error_output(REFUSED, reason))
+                self.log.warning("refused %s: %s", key, reason)
+        return self.nb, self.resources
+
+    def _expectation(self, resources) -> dict[str, list[Record]]:
+        """What each test cell of the instructor's solution showed the referee; {} when there
+        is no solution to run (the cells then count as nbgrader counts them)."""
+        info = (resources or {}).get("nbgrader", {})
+        coursedir = CourseDirectory(config=self.config)
+        source = (
+            Path(coursedir.root)
+            / coursedir.source_directory
+            / str(info.get("assignment", ""))
+            / f"{info.get('notebook', '')}.ipynb"
+        )
+        if not info or not source.is_file():
+            return {}
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        if digest not in self._expectations:
+            self.log.info("recording what the solution's test cells check: %s", source)
+            solution = nbformat.read(source, as_version=4)
+            records = self._run(solution, copy.deepcopy(resources), None, None)
+            for key, found in records.items():
+                if any(not r.passed for r in found):
+                    self.log.error("the solution fails a check in %s: %s", key, found)
+            self._expectations[digest] = records
+        return self._expectations[digest]
+
+    def create_kernel_manager(self):
+        """nbclient's kernel manager, and the referee its kernel will reach."""
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxedKernelManager):
+            self._referee = Referee(km.referee_socket, km.sandbox_uid, self.timeout, self._expected)
+        return km
+
+    def _run(self, nb, resources, km, expected) -> dict[str, list[Record]]:
+        """Execute ``nb`` with a referee that holds it to ``expected`` (``None``: it records
+        the solution); return what each cell's checks showed it."""
+        self._referee, self._records, self._expected = None, {}, expected
+        folder = None
+        kernel_options = {}
+        if not self.sandbox:
+            folder = Path(tempfile.mkdtemp(prefix="referee-"))
+            self._referee = Referee(folder / "referee.sock", None, self.timeout, expected)
+            kernel_options["env"] = {**os.environ, REFEREE_SOCKET: str(self._referee.path)}
+        try:
+            self._execute(nb, resources, km, kernel_options)
+        finally:
+            if self._referee is not None:
+                self._records = self._referee.records
+                self._referee.close()
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        return self._records
+
+    def _execute(self, nb, resources, km, kernel_options):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
@@ -82,7 +166,7 @@ class ContainedExecute(Execute):
         )
         self._output_bytes, self._flooded = 0, False
         stopped, started = None, time.monotonic()
-        with self.setup_kernel():
+        with self.setup_kernel(**kernel_options):
             info = self.wait_for_reply(self.kc.kernel_info())
             self.nb.metadata["language_info"] = info["content"]["language_info"]
             for index, cell in enumerate(self.nb.cells):
@@ -95,15 +179,18 @@ class ContainedExecute(Execute):
                     cell.outputs = [error_output(STOPPED, f"not run: {stopped}")]
                     continue
                 self._timed_out_cell = False
+                self._referee.begin_cell(_test_cell(cell) or f"cell {index}")
                 try:
                     self.preprocess_cell(cell, resources, index)
                 except DeadKernelError:
+                    self._referee.end_cell()
                     stopped = self._death_reason()
                     cell.outputs.append(error_output(STOPPED, stopped))
                     self.log.warning("contained: %s", stopped)
                     continue
                 except CellTimeoutError:  # not even the interrupt got an answer
                     self._timed_out_cell = True
+                self._referee.end_cell()
                 if self._timed_out(cell) and not self._kernel_recovers():
                     stopped = (
                         f"a cell ran longer than {self.timeout} s and the kernel did not"
@@ -113,7 +200,6 @@ class ContainedExecute(Execute):
                     self.log.warning("contained: %s", stopped)
                     self._kill_kernel()
         self.set_widgets_metadata()
-        return self.nb, self.resources
 
     def process_message(self, msg, cell, cell_index):
         """Count every output's bytes; past the limit, drop them and stop the kernel."""
@@ -163,3 +249,11 @@ class ContainedExecute(Execute):
             f"the kernel stopped while this cell ran (exit status {code}: os._exit, a crash,"
             " or a signal?)"
         )
+
+
+def _test_cell(cell) -> str | None:
+    """The grade id of an autograded test cell, or None."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+        return meta.get("grade_id")
+    return None

@@ -31,6 +31,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer
 
+from resnet_ref.grading.referee import REFEREE_SOCKET
+
 BWRAP = "bwrap"
 MiB = 1024 * 1024
 
@@ -177,6 +179,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.connection_file = str(self.private / "kernel.json")
         self.ip = str(self.private / "kernel-ipc")
+        self.referee_socket = self.private / "referee.sock"
 
     def limits(self) -> Limits:
         """The limits this manager's traits set."""
@@ -193,9 +196,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         # The kernel reads the connection file (and its key) as the sandbox's user.
         os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
-        return sandbox_command(
-            command, self.private, self.sandbox_uid, self.limits(), sandbox_env(dict(os.environ))
-        )
+        env = sandbox_env(dict(os.environ))
+        # The referee's socket lies in the private folder too (autograder/referee.py).
+        env[REFEREE_SOCKET] = str(self.referee_socket)
+        return sandbox_command(command, self.private, self.sandbox_uid, self.limits(), env)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         # The kernel's own console chatter is not the instructor's business.

@@ -27,7 +27,7 @@ To diagnose a wrong output, each reference class may list known mistakes in
 *with* that mistake. When the learner's output equals one of them, the message names the
 mistake.
 
-The package has four parts; at run time each imports only parts listed before it:
+The package has six parts; at run time each imports only parts listed before it:
 
 - ``messages``: what a learner reads. :class:`Result` and :func:`expect`, the descriptions of a
   call, a layer and an error (:func:`describe_call`, :func:`describe_layer`, :func:`ordinal`),
@@ -41,6 +41,11 @@ The package has four parts; at run time each imports only parts listed before it
 - ``mistakes``: ``TOLERANCE``, within which two outputs agree; the catalogue of known
   mistakes (:data:`~resnet_ref.grading.mistakes.MISTAKES`) and how a wrong output is matched
   to one of them.
+- ``learner``: what a check may do with the learner's code (:class:`LearnerModule`: build,
+  trace, load weights, run, count), in plain data, so that the check can run elsewhere.
+- ``referee``: the trusted-side protocol. While grading, a refereed check is not run in the
+  learner's kernel: it goes over a Unix socket to the grader's process, which runs it there and
+  asks the kernel only for what needs the learner's code (see ``autograder/referee.py``).
 - ``checks``: the checks the test cells call (:func:`check_forward` and the other
   ``check_*`` functions), and :func:`quiet`, which keeps them from writing to stderr.
 
@@ -63,6 +68,7 @@ from .checks import (
     check_shape,
     quiet,
 )
+from .learner import LearnerCode, LearnerModule
 from .messages import Result, describe_call, describe_layer, expect, ordinal
 from .mistakes import MISTAKES, RESNET_MISTAKES, TOLERANCE
 from .tracing import (
@@ -79,6 +85,8 @@ from .tracing import (
 
 __all__ = [
     "LAYER_TYPES",
+    "LearnerCode",
+    "LearnerModule",
     "MISTAKES",
     "RESNET_MISTAKES",
     "TOLERANCE",

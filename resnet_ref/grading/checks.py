@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import operator
 import warnings
 from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
 
+from . import referee
+from .learner import learner_code
 from .messages import (
     Result,
     _count,
@@ -40,10 +41,12 @@ from .tracing import (
     _build,
     _forward,
     _input_shape,
-    _paired,
     _random,
     fresh_generator,
+    match_layers,
+    randomise,
     trace_layers,
+    transplant,
 )
 
 # Options of the check functions; every other keyword argument goes to the constructors.
@@ -85,27 +88,84 @@ def _one_thread() -> Iterator[None]:
 # --- the checks -----------------------------------------------------------------------------
 
 
+def _paired(block, reference, args, kwargs, options, generator):
+    """Build both modules, randomise the reference and transplant its weights into the
+    learner's; return the call's description, the reference, the learner's module and the
+    input shape."""
+    block = learner_code(block)
+    call = describe_call(block, args, kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
+        ref = reference(*args, **kwargs)
+    randomise(ref, generator)
+    learner = block.module(args, kwargs, options)
+    shape = _input_shape(args, options)
+    probe = _random(shape, generator)
+    ref_calls, ref_error = trace_layers(ref, probe.clone())
+    if ref_error is not None:  # a bug in the test itself, not in the learner's code
+        raise ref_error
+    learner_calls, problem = learner.trace(probe.clone())
+    if problem is not None and problem[0] == "not a tensor":
+        raise _LearnerError(f"{call} {problem[1]}")
+    pairing = match_layers(ref_calls, learner_calls)
+    if isinstance(pairing, str):
+        if problem is not None and len(learner_calls) < len(ref_calls):
+            pairing = pairing.replace(
+                f"but only {len(learner_calls)} layers ran",
+                f"but your forward raised {problem[1]} before it ran",
+            )
+            if " — " not in pairing:
+                pairing += problem[2]
+        raise _LearnerError(f"{call}: {pairing}")
+    if problem is not None:
+        raise _LearnerError(f"{call} raised {problem[1]}{problem[2]}")
+    transplant(ref_calls, learner, pairing)
+    return call, ref, learner, shape
+
+
 def _shape(tensor: torch.Tensor) -> list[int]:
     return [int(s) for s in tensor.shape]
 
 
-def _checked(function: Callable[..., Result]) -> Callable[..., Result]:
-    """Run a check quietly and turn a learner's error into a failed Result."""
+# The checks a referee decides while grading (see referee.py), by name.
+REFEREED: dict[str, Callable[..., Result]] = {}
 
-    def run(*args, **kwargs) -> Result:
+
+def _checked(function: Callable[..., Result], refereed: bool = False) -> Callable[..., Result]:
+    """Run a check quietly and turn a learner's error into a failed Result.
+
+    A ``refereed`` check, called in a kernel that is being graded, is sent to the referee
+    instead, which runs it in the grader's own process (:mod:`resnet_ref.grading.referee`),
+    from :data:`REFEREED`; unless its reference is defined in the notebook, which only the
+    kernel can run.
+    """
+
+    def here(*args, **kwargs) -> Result:
         with quiet(), _one_thread():
             try:
                 return function(*args, **kwargs)
             except _LearnerError as error:
                 return _fail(str(error))
 
-    run.__name__ = function.__name__
-    run.__qualname__ = function.__qualname__
-    run.__doc__ = function.__doc__
+    def run(*args, **kwargs) -> Result:
+        if refereed and referee.refereed() and referee.decidable(args, kwargs):
+            return referee.ask_referee(function.__name__, args, kwargs)
+        return here(*args, **kwargs)
+
+    for wrapper in (here, run):
+        wrapper.__name__ = function.__name__
+        wrapper.__qualname__ = function.__qualname__
+        wrapper.__doc__ = function.__doc__
+    if refereed:
+        REFEREED[function.__name__] = here
     return run
 
 
-@_checked
+def _refereed(function: Callable[..., Result]) -> Callable[..., Result]:
+    return _checked(function, refereed=True)
+
+
+@_refereed
 def check_shape(block, reference, *args, **kwargs) -> Result:
     """The learner's module gives an output of the reference's shape (and class attributes match).
 
@@ -113,15 +173,13 @@ def check_shape(block, reference, *args, **kwargs) -> Result:
     ``[2, in_channels, 8, 8]`` unless ``input_shape=`` says otherwise.
     """
     kwargs, options = _split(kwargs)
+    block = learner_code(block)
     call = describe_call(block, args, kwargs)
     generator = fresh_generator()
     shape = _input_shape(args, options)
     x = _random(shape, generator)
     expected = reference(*args, **kwargs).eval()(x.clone())
-    learner = _build(block, args, kwargs, options)
-    learner.eval()
-    with torch.no_grad():
-        got = _forward(learner, x.clone(), call)
+    got = block.module(args, kwargs, options).output(x.clone(), "eval")
     if _shape(got) != _shape(expected):
         hint = _shape_hint(_shape(expected), _shape(got), shape)
         return _fail(
@@ -131,34 +189,37 @@ def check_shape(block, reference, *args, **kwargs) -> Result:
     return _ok(f"{call}: output shape {_shape(got)}")
 
 
-@_checked
+@_refereed
 def check_attribute(block, name: str, expected: int) -> Result:
     """A class attribute such as ``expansion`` exists and is the int ``expected``."""
-    value = getattr(block, name, None)
+    block = learner_code(block)
+    value = block.attribute(name)
     if value is None:
         return _fail(f"{block.__name__}.{name} is missing: set it as a class attribute")
     if type(value) is not int or value != expected:
-        return _fail(f"expected {block.__name__}.{name} == {expected}, got {value!r}")
+        shown = value if isinstance(value, str) else repr(value)
+        return _fail(f"expected {block.__name__}.{name} == {expected}, got {shown}")
     return _ok(f"{block.__name__}.{name} == {expected}")
 
 
-@_checked
+@_refereed
 def check_parameter_count(block, reference, *args, **kwargs) -> Result:
     """The learner's module has exactly as many parameters as the reference built alike."""
     kwargs, options = _split(kwargs)
+    block = learner_code(block)
     call = describe_call(block, args, kwargs)
     ref = reference(*args, **kwargs)
-    learner = _build(block, args, kwargs, options)
-    expected, got = _count(ref), _count(learner)
+    learner = block.module(args, kwargs, options)
+    expected, got = _count(ref), learner.parameter_count()
     if got != expected:
-        hint = _count_hint(got - expected, ref, learner)
+        hint = _count_hint(got - expected, ref, learner.conv_bias_count())
         return _fail(
             f"{call}: expected {expected:,} parameters, got {got:,} ({got - expected:+,}){hint}"
         )
     return _ok(f"{call}: {got:,} parameters")
 
 
-@_checked
+@_refereed
 def check_forward(block, reference, *args, **kwargs) -> Result:
     """With the reference's weights transplanted, outputs equal the reference's.
 
@@ -169,12 +230,11 @@ def check_forward(block, reference, *args, **kwargs) -> Result:
     call, ref, learner, shape = _paired(block, reference, args, kwargs, options, generator)
     for mode in options.get("modes", ("train", "eval")):
         ref.train(mode == "train")
-        learner.train(mode == "train")
         snapshot = copy.deepcopy(ref)
         x = _random(shape, generator)
         with torch.no_grad():
             expected = ref(x.clone())
-            got = _forward(learner, x.clone(), call)
+        got = learner.output(x.clone(), mode)
         if _shape(got) != _shape(expected):
             hint = _shape_hint(_shape(expected), _shape(got), shape)
             return _fail(
@@ -186,7 +246,7 @@ def check_forward(block, reference, *args, **kwargs) -> Result:
     return _ok(f"{call}: outputs match the reference")
 
 
-@_checked
+@_refereed
 def check_input_gradient(block, reference, *args, **kwargs) -> Result:
     """With the reference's weights transplanted, gradients with respect to the input agree."""
     kwargs, options = _split(kwargs)
@@ -194,38 +254,31 @@ def check_input_gradient(block, reference, *args, **kwargs) -> Result:
     call, ref, learner, shape = _paired(block, reference, args, kwargs, options, generator)
     for mode in options.get("modes", ("train", "eval")):
         ref.train(mode == "train")
-        learner.train(mode == "train")
         snapshot = copy.deepcopy(ref)
         x = _random(shape, generator)
         x_ref = x.clone().requires_grad_(True)
-        x_learner = x.clone().requires_grad_(True)
         expected = ref(x_ref)
-        # A block inside a network never gets a leaf tensor, so neither does this one.
-        got = _forward(learner, x_learner * 1.0, call)
-        if _shape(got) != _shape(expected) or _difference(got, expected) > TOLERANCE:
-            if _shape(got) != _shape(expected):
-                return _fail(
-                    f"{call}, {mode} mode: expected output shape {_shape(expected)}, got"
-                    f" {_shape(got)}; fix the forward pass first"
-                )
-            first = _output_mismatch(call, mode, got.detach(), expected.detach(), snapshot, x)
-            return _fail(f"{first}; fix the forward pass first")
         upstream = _random(_shape(expected), generator)
+        got, gradient, problem = learner.gradient(x.clone(), mode, upstream)
+        if _shape(got) != _shape(expected):
+            return _fail(
+                f"{call}, {mode} mode: expected output shape {_shape(expected)}, got"
+                f" {_shape(got)}; fix the forward pass first"
+            )
+        if _difference(got, expected) > TOLERANCE:
+            first = _output_mismatch(call, mode, got, expected.detach(), snapshot, x)
+            return _fail(f"{first}; fix the forward pass first")
         (expected * upstream).sum().backward()
-        if not got.requires_grad:
+        if problem == "no autograd":
             return _fail(
                 f"{call}, {mode} mode: the output does not depend on the input through autograd"
                 " (torch.no_grad(), .detach() or .data somewhere?)"
             )
-        try:
-            (got * upstream).sum().backward()
-        except Exception as error:
-            return _fail(
-                f"{call}, {mode} mode: backward raised {_first_line(error)}{_error_hint(error)}"
-            )
-        if x_learner.grad is None:
+        if problem == "no gradient":
             return _fail(f"{call}, {mode} mode: no gradient reached the input")
-        difference = _difference(x_learner.grad, x_ref.grad)
+        if problem is not None:
+            return _fail(f"{call}, {mode} mode: {problem}")
+        difference = _difference(gradient, x_ref.grad)
         if difference > TOLERANCE:
             return _fail(
                 f"{call}, {mode} mode: expected the reference's input gradient, got one that"
@@ -236,7 +289,7 @@ def check_input_gradient(block, reference, *args, **kwargs) -> Result:
     return _ok(f"{call}: input gradients match the reference")
 
 
-@_checked
+@_refereed
 def check_identity(block, *args, **kwargs) -> Result:
     """With every BatchNorm's scale and shift at zero the block must compute ``relu(x)``.
 
@@ -244,34 +297,22 @@ def check_identity(block, *args, **kwargs) -> Result:
     a block whose shapes match then passes its input through the identity shortcut.
     """
     kwargs, options = _split(kwargs)
+    block = learner_code(block)
     call = describe_call(block, args, kwargs)
-    learner = _build(block, args, kwargs, options)
-    norms = [m for m in learner.modules() if isinstance(m, nn.BatchNorm2d)]
-    if not norms:
+    learner = block.module(args, kwargs, options)
+    if not learner.silence_norms():
         return _fail(f"{call}: found no nn.BatchNorm2d layer to silence the residual branch with")
-    with torch.no_grad():
-        for norm in norms:
-            if norm.affine:
-                norm.weight.zero_()
-                norm.bias.zero_()
-    learner.eval()
     x = _random(_input_shape(args, options), fresh_generator())
-    with torch.no_grad():
-        got = _forward(learner, x.clone(), call)
+    got = learner.output(x.clone(), "eval")
     expected = torch.relu(x)
     if _shape(got) != _shape(expected):
         return _fail(f"{call}: expected output shape {_shape(expected)}, got {_shape(got)}")
     if _difference(got, expected) <= TOLERANCE:
         return _ok(f"{call}: relu(x) when the residual branch is zero")
     if float(got.abs().max()) <= TOLERANCE:
-        convs = [m for m in learner.modules() if isinstance(m, nn.Conv2d)]
-        projection = any(
-            _pair(c.kernel_size) == (1, 1) and c.in_channels == c.out_channels == args[0]
-            for c in convs
-        )
         why = (
             "the shortcut is a projection where the identity suffices"
-            if projection
+            if learner.has_square_projection(args[0])
             else "the input is not added back after the residual branch (forgot the addition,"
             " or a BatchNorm after it?)"
         )
@@ -291,19 +332,17 @@ def check_identity(block, *args, **kwargs) -> Result:
     )
 
 
-@_checked
+@_refereed
 def check_input_unchanged(block, *args, **kwargs) -> Result:
     """The block leaves its input tensor as it was, in train and eval mode."""
     kwargs, options = _split(kwargs)
+    block = learner_code(block)
     call = describe_call(block, args, kwargs)
-    learner = _build(block, args, kwargs, options)
+    learner = block.module(args, kwargs, options)
     x = _random(_input_shape(args, options), fresh_generator())
     for mode in ("train", "eval"):
-        learner.train(mode == "train")
-        before = x.clone()
-        with torch.no_grad():
-            _forward(learner, x, call)
-        if not torch.equal(x, before):
+        after = learner.input_after(x.clone(), mode)
+        if _shape(after) != _shape(x) or not torch.equal(after, x):
             return _fail(
                 f"{call}, {mode} mode: the block changed its input tensor in place (an in-place"
                 " ReLU, or += on x?); the caller's tensor must stay as it was"
@@ -443,65 +482,38 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
     return _ok(f"{call}: outputs match the reference")
 
 
-@_checked
+@_refereed
 def check_raises(function, error: type, *args, **kwargs) -> Result:
     """``function(*args, **kwargs)`` raises ``error`` (or a subclass), e.g. a ValueError."""
+    function = learner_code(function)
     call = describe_call(function, args, kwargs)
-    try:
-        function(*args, **kwargs)
-    except error:
+    raised = function.raised(args, kwargs)
+    if raised is not None and error.__name__ in raised[:-1]:
         return _ok(f"{call} raised {error.__name__}")
-    except Exception as other:
-        return _fail(f"{call}: expected a {error.__name__}, got {_first_line(other)}")
+    if raised is not None:
+        return _fail(f"{call}: expected a {error.__name__}, got {raised[-1]}")
     return _fail(f"{call}: expected a {error.__name__}, but it returned without raising one")
 
 
-@contextlib.contextmanager
-def _no_modules_built() -> Iterator[None]:
-    original = nn.Module.__init__
-
-    def refuse(self, *args, **kwargs):
-        raise _ModuleBuilt
-
-    nn.Module.__init__ = refuse
-    try:
-        yield
-    finally:
-        nn.Module.__init__ = original
-
-
-class _ModuleBuilt(BaseException):
-    """Raised when a module is built where none may be; a BaseException, so that a learner's
-    ``except Exception`` cannot swallow it."""
-
-
-@_checked
+@_refereed
 def check_count_function(function, kind, reference, *args, **kwargs) -> Result:
     """``function(kind, *args, **kwargs)`` returns the parameter count of ``reference(*args)``.
 
     The count must come from the arguments alone: building a module inside ``function`` fails.
     """
-    name = getattr(function, "__name__", "the function")
-    call = f"{name}({', '.join([repr(kind)] + [repr(a) for a in args])}"
+    function = learner_code(function)
+    call = f"{function.__name__}({', '.join([repr(kind)] + [repr(a) for a in args])}"
     call += "".join(f", {k}={v!r}" for k, v in kwargs.items()) + ")"
     ref = reference(*args, **kwargs)
     expected = _count(ref)
-    try:
-        with _no_modules_built():
-            value = function(kind, *args, **kwargs)
-    except _ModuleBuilt:
+    got = function.count(call, (kind, *args), kwargs)
+    if got == "builds a module":
         return _fail(
             f"{call} builds a module to count its parameters; compute the count from the"
             " arguments with the formula instead"
         )
-    except Exception as error:
-        raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}") from None
-    try:
-        got = operator.index(value)
-    except TypeError:
-        return _fail(f"{call} should return an int, got {type(value).__name__}")
-    if type(got) is not int or isinstance(value, bool):
-        return _fail(f"{call} should return an int, got {type(value).__name__}")
+    if isinstance(got, str):
+        return _fail(f"{call} should return an int, got {got.removeprefix('returned ')}")
     if got != expected:
         hint = _count_hint(got - expected, ref, None)
         return _fail(f"{call}: expected {expected:,}, got {got:,} ({got - expected:+,}){hint}")

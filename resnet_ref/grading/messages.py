@@ -213,21 +213,19 @@ def _projection_size(in_channels: int, out_channels: int) -> int:
     return in_channels * out_channels + 2 * out_channels
 
 
-def _count_hint(difference: int, ref: nn.Module, learner: nn.Module | None) -> str:
-    """Explain a difference ``got - expected`` in parameter counts, if it has a known cause."""
+def _count_hint(difference: int, ref: nn.Module, learner_biases: int | None) -> str:
+    """Explain a difference ``got - expected`` in parameter counts, if it has a known cause.
+
+    ``learner_biases`` counts the learner's convolution biases; ``None`` when the count came
+    from a formula, not a module."""
     shortcut = [m for name, m in ref.named_modules() if "shortcut" in name.split(".")]
     shortcut_params = sum(_count(m) for m in shortcut[:1])
     shortcut_bn = sum(_count(m) for m in shortcut[1:] if isinstance(m, nn.BatchNorm2d))
     bn_params = sum(_count(m) for m in ref.modules() if isinstance(m, nn.BatchNorm2d))
     convs = [m for m in ref.modules() if isinstance(m, nn.Conv2d)]
     in_channels, out_channels = getattr(ref, "in_channels", 0), getattr(ref, "out_channels", 0)
-    if learner is not None:
-        biases = sum(
-            m.bias.numel()
-            for m in learner.modules()
-            if isinstance(m, nn.Conv2d) and m.bias is not None
-        )
-        if biases and difference == biases:
+    if learner_biases is not None:
+        if learner_biases and difference == learner_biases:
             return (
                 " — the convolutions have biases; BatchNorm's shift makes them redundant:"
                 " use bias=False"

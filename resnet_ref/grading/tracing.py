@@ -141,14 +141,17 @@ class LayerCall:
 
     ``source`` is ``"input"`` when the layer acts directly on the probe input, the index of
     the earlier call whose output it takes unchanged, or ``None`` (the input was computed by
-    something else, e.g. a ReLU or an addition).
+    something else, e.g. a ReLU or an addition). ``layer`` numbers the distinct layers in the
+    order they first ran: two calls of one layer share it. ``module`` is ``None`` in a record
+    of the learner's layers, which a check never handles itself.
     """
 
-    module: nn.Module
+    module: nn.Module | None
     signature: tuple
     description: str
     source: object
     role: str = ""
+    layer: int = 0
 
 
 def _key(tensor: torch.Tensor) -> tuple:
@@ -169,6 +172,7 @@ def trace_layers(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCall], Ex
     crash can still be explained.
     """
     names = {id(m): name for name, m in model.named_modules()}
+    numbers: dict[int, int] = {}
     calls: list[LayerCall] = []
     keep_alive: list[torch.Tensor] = []  # so that no tensor's memory is reused during the run
     producers = {_key(x): "input"}
@@ -185,6 +189,7 @@ def trace_layers(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCall], Ex
                 describe_layer(module),
                 source,
                 _role(names.get(id(module), "")),
+                numbers.setdefault(id(module), len(numbers)),
             )
         )
         if isinstance(output, torch.Tensor):
@@ -228,14 +233,14 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
 
     The pairing lists, for each reference call in order, the index of the learner's call.
     """
-    seen: dict[int, LayerCall] = {}
+    seen: set[int] = set()
     for call in learner:
-        if id(call.module) in seen:
+        if call.layer in seen:
             return (
                 f"the same {call.description} runs twice in one forward pass;"
                 " every step needs its own layer (and its own weights)"
             )
-        seen[id(call.module)] = call
+        seen.add(call.layer)
 
     pairing: list[int] = []
     used: set[int] = set()
@@ -295,26 +300,27 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
     return pairing
 
 
-def transplant(reference: list[LayerCall], learner: list[LayerCall], pairing: list[int]) -> None:
-    """Copy the reference layers' weights and buffers into the paired learner layers.
+def layer_weights(layer: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights and buffers a paired layer takes over: weight, bias (when there is one)
+    and a BatchNorm's running statistics."""
+    names = ["weight", "bias"]
+    if isinstance(layer, nn.BatchNorm2d) and layer.track_running_stats:
+        names += ["running_mean", "running_var", "num_batches_tracked"]
+    return {
+        name: getattr(layer, name).detach().clone()
+        for name in names
+        if getattr(layer, name, None) is not None
+    }
 
-    A learner's convolution bias, which the reference does not have, is set to zero: a bias
-    before BatchNorm changes nothing but the parameter count, and that has its own check.
+
+def transplant(reference: list[LayerCall], learner, pairing: list[int]) -> None:
+    """Copy the reference layers' weights and buffers into the paired layers of ``learner``
+    (a :class:`~resnet_ref.grading.learner.LearnerModule` that ``learner.trace`` listed).
+
+    A learner's convolution bias, which the reference does not have, is set to zero there.
     """
-    with torch.no_grad():
-        for ref_call, j in zip(reference, pairing, strict=True):
-            source, target = ref_call.module, learner[j].module
-            if getattr(target, "weight", None) is not None:
-                target.weight.copy_(source.weight)
-            if getattr(target, "bias", None) is not None:
-                if source.bias is None:
-                    target.bias.zero_()
-                else:
-                    target.bias.copy_(source.bias)
-            if isinstance(target, nn.BatchNorm2d) and target.track_running_stats:
-                target.running_mean.copy_(source.running_mean)
-                target.running_var.copy_(source.running_var)
-                target.num_batches_tracked.copy_(source.num_batches_tracked)
+    for ref_call, j in zip(reference, pairing, strict=True):
+        learner.load(j, layer_weights(ref_call.module))
 
 
 def randomise(model: nn.Module, generator: torch.Generator) -> None:
@@ -333,37 +339,3 @@ def randomise(model: nn.Module, generator: torch.Generator) -> None:
                 if module.track_running_stats:
                     module.running_mean.copy_(0.2 * torch.randn(n, generator=generator))
                     module.running_var.copy_(0.5 + 1.5 * torch.rand(n, generator=generator))
-
-
-def _paired(block, reference, args, kwargs, options, generator):
-    """Build both modules, randomise the reference, transplant it; return what the checks use."""
-    call = describe_call(block, args, kwargs)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
-        ref = reference(*args, **kwargs)
-    randomise(ref, generator)
-    learner = _build(block, args, kwargs, options)
-    shape = _input_shape(args, options)
-    probe = _random(shape, generator)
-    ref_calls, ref_error = trace_layers(ref, probe.clone())
-    if ref_error is not None:  # a bug in the test itself, not in the learner's code
-        raise ref_error
-    learner_calls, learner_error = trace_layers(learner, probe.clone())
-    if isinstance(learner_error, NotATensorError):
-        raise _LearnerError(f"{call} {learner_error}")
-    pairing = match_layers(ref_calls, learner_calls)
-    if isinstance(pairing, str):
-        if learner_error is not None and len(learner_calls) < len(ref_calls):
-            pairing = pairing.replace(
-                f"but only {len(learner_calls)} layers ran",
-                f"but your forward raised {_first_line(learner_error)} before it ran",
-            )
-            if " — " not in pairing:
-                pairing += _error_hint(learner_error)
-        raise _LearnerError(f"{call}: {pairing}")
-    if learner_error is not None:
-        raise _LearnerError(
-            f"{call} raised {_first_line(learner_error)}{_error_hint(learner_error)}"
-        )
-    transplant(ref_calls, learner_calls, pairing)
-    return call, ref, learner, shape

@@ -1,0 +1,173 @@
+"""The referee protocol on its own: checks decided over a Unix socket, as while grading.
+
+The learner's side here is this test process with ``RESNET_REFEREE`` set, the referee a real
+:class:`autograder.referee.Referee` listening in a thread. The verdicts must be the ones the
+check gives in-process (the same pass or fail, the same likely mistake), the referee must
+record them cell by cell, and :func:`autograder.referee.shortfall` must refuse a cell whose
+checks fall short of the solution's. The hostile-submission tests then run it across the
+sandbox, against kernels that try to cheat it.
+"""
+
+import torch
+from torch import nn
+
+import resnet_ref
+import resnet_ref.models
+from autograder.referee import Referee, shortfall
+from resnet_ref.grading import (
+    check_attribute,
+    check_count_function,
+    check_forward,
+    check_identity,
+    check_input_gradient,
+    check_input_unchanged,
+    check_parameter_count,
+    check_raises,
+    check_shape,
+)
+from resnet_ref.grading.referee import REFEREE_SOCKET
+
+
+class Block(nn.Module):
+    """A learner's BasicBlock; ``relu_before_add`` makes it the classic mistake."""
+
+    expansion = 1
+
+    def __init__(self, c_in, c_out, stride=1, relu_before_add=False):
+        super().__init__()
+        self.relu_before_add = relu_before_add
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        if self.relu_before_add:
+            return torch.relu(out) + self.shortcut(x)
+        return torch.relu(out + self.shortcut(x))
+
+
+def mistaken(c_in, c_out, stride=1):
+    return Block(c_in, c_out, stride, relu_before_add=True)
+
+
+def count(kind, c_in, c_out, stride=1):
+    projection = c_in * c_out + 2 * c_out if stride != 1 or c_in != c_out else 0
+    return 9 * c_in * c_out + 9 * c_out * c_out + 4 * c_out + projection
+
+
+def counts_with_a_module(kind, c_in, c_out, stride=1):
+    return sum(p.numel() for p in Block(c_in, c_out, stride).parameters())
+
+
+CASES = [
+    (check_attribute, (Block, "expansion", 1)),
+    (check_attribute, (Block, "expansion", 4)),
+    (check_shape, (Block, resnet_ref.BasicBlock, 16, 32), {"stride": 2}),
+    (check_parameter_count, (Block, resnet_ref.BasicBlock, 16, 32), {"stride": 2}),
+    (check_forward, (Block, resnet_ref.BasicBlock, 16, 16)),
+    (check_forward, (mistaken, resnet_ref.BasicBlock, 16, 16)),
+    (check_forward, (Block, resnet_ref.BasicBlock, 8, 16), {"stride": 2}),
+    (check_input_gradient, (Block, resnet_ref.BasicBlock, 8, 8)),
+    (check_identity, (Block, 8, 8)),
+    (check_identity, (mistaken, 8, 8)),
+    (check_input_unchanged, (Block, 8, 8)),
+    (check_count_function, (count, "basic", resnet_ref.BasicBlock, 8, 16), {"stride": 2}),
+    (check_count_function, (counts_with_a_module, "basic", resnet_ref.BasicBlock, 8, 8)),
+    (check_raises, (resnet_ref.models.cifar_resnet, ValueError), {"depth": 21}),
+    (check_raises, (resnet_ref.models.cifar_resnet, KeyError), {"depth": 21}),
+]
+
+
+def gist(message: str) -> str:
+    """A message without the measured difference, which depends on the random inputs."""
+    return message.split(" differs by ")[0] + message.partition(" — ")[2]
+
+
+def test_verdicts_over_the_socket_are_the_checks_own(tmp_path, monkeypatch):
+    referee = Referee(tmp_path / "referee.sock")
+    try:
+        local = [check(*args, **(rest[0] if rest else {})) for check, args, *rest in CASES]
+        monkeypatch.setenv(REFEREE_SOCKET, str(referee.path))
+        referee.begin_cell("cell")
+        remote = [check(*args, **(rest[0] if rest else {})) for check, args, *rest in CASES]
+        records = referee.end_cell()
+    finally:
+        referee.close()
+    passes = [True, False, True, True, True, False, True, True, True, False, True, True, False]
+    assert [r.passed for r in local] == passes + [True, False], [r.message for r in local]
+    assert [r.passed for r in remote] == [r.passed for r in local]
+    assert [gist(r.message) for r in remote] == [gist(r.message) for r in local]
+    assert [r.passed for r in records] == [r.passed for r in remote]
+
+
+def test_a_cell_earns_only_what_the_solution_showed(tmp_path, monkeypatch):
+    referee = Referee(tmp_path / "referee.sock")
+    monkeypatch.setenv(REFEREE_SOCKET, str(referee.path))
+    try:
+        referee.begin_cell("solution")
+        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        expected = referee.end_cell()
+        referee.begin_cell("same")
+        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        same = referee.end_cell()
+        referee.begin_cell("skipped")
+        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+        skipped = referee.end_cell()
+        referee.begin_cell("other arguments")
+        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+        check_shape(Block, resnet_ref.BasicBlock, 8, 8, stride=1)
+        other = referee.end_cell()
+        referee.begin_cell("failed")
+        check_forward(mistaken, resnet_ref.BasicBlock, 8, 8)  # its error swallowed
+        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        failed = referee.end_cell()
+    finally:
+        referee.close()
+    assert shortfall(expected, same) is None
+    assert "only 1 of the 2 checks" in shortfall(expected, skipped)
+    assert "check 2 of this cell is not the one the test asks for" in shortfall(expected, other)
+    assert "check 1 of this cell failed" in shortfall(expected, failed)
+
+
+def test_an_unreachable_referee_fails_the_check(tmp_path, monkeypatch):
+    monkeypatch.setenv(REFEREE_SOCKET, str(tmp_path / "nobody-listens.sock"))
+    result = check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+    assert not result.passed
+    assert "could not decide" in result.message
+
+
+def test_while_grading_only_the_solutions_requests_run(tmp_path, monkeypatch):
+    recorder = Referee(tmp_path / "record.sock")
+    monkeypatch.setenv(REFEREE_SOCKET, str(recorder.path))
+    try:
+        recorder.begin_cell("test cell")
+        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        expected = {"test cell": recorder.end_cell()}
+    finally:
+        recorder.close()
+    referee = Referee(tmp_path / "grade.sock", expected=expected)
+    monkeypatch.setenv(REFEREE_SOCKET, str(referee.path))
+    try:
+        referee.begin_cell("test cell")
+        # The second check first: not the one the cell makes next, so it does not run.
+        out_of_turn = check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        referee.end_cell()
+        referee.begin_cell("a learner's own cell")
+        known = check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        huge = check_shape(Block, resnet_ref.BasicBlock, 8, 8, input_shape=(10**6, 8, 64, 64))
+        referee.end_cell()
+    finally:
+        referee.close()
+    assert out_of_turn.message == "not the check this test cell makes next"
+    assert known.passed
+    assert not huge.passed and "only the assignment's own tests" in huge.message
