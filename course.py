@@ -386,21 +386,28 @@ def autograde(assignment, student=None, sandbox=True):
     command += [] if sandbox else ["--ContainedExecute.sandbox=False"]
     code = run(command, check=False)
     print_scores(assignment)
-    contained = print_contained(assignment)
+    contained = print_flagged(
+        assignment, ("GradingStopped", "CellTimedOut"), "contained by the grader"
+    )
+    refused = print_flagged(assignment, ("GradingRefused",), "refused by the referee")
     problems = []
     if code != 0:
         problems.append(f"nbgrader could not process some submissions (exit {code}); see above")
     if contained:
         problems.append(f"submissions stopped by the grader: {', '.join(contained)}")
+    if refused:
+        problems.append(f"test cells refused by the referee: {', '.join(refused)}")
     if problems:
         sys.exit("; ".join(problems))
 
 
-def print_contained(assignment):
-    """Print, and return, the learners whose kernel the grader had to stop or interrupt.
+def print_flagged(assignment, errors, what):
+    """Print, and return, the learners with a graded cell that holds one of the ``errors``.
 
-    The grader writes an error named ``GradingStopped`` or ``CellTimedOut`` into the cell where
-    it happened (``autograder/execute.py``); the graded notebooks are read back for them.
+    The grader writes these errors into a cell: ``GradingStopped`` or ``CellTimedOut`` where it
+    had to stop or interrupt the kernel, ``GradingRefused`` where a test cell's checks did not
+    reach the referee as the solution's did (``autograder/execute.py``); the graded notebooks
+    are read back for them.
     """
     found = {}
     for path in sorted(ROOT.glob(f"autograded/*/{assignment}/*.ipynb")):
@@ -408,13 +415,13 @@ def print_contained(assignment):
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
         for cell in cells:
             for output in cell.get("outputs", []):
-                if output.get("ename") in ("GradingStopped", "CellTimedOut"):
+                if output.get("ename") in errors:
                     found.setdefault(student, f"{path.name}: {output['evalue']}")
                     break
             if student in found:
                 break
     if found:
-        print(f"{assignment}: {len(found)} submission(s) contained by the grader")
+        print(f"{assignment}: {len(found)} submission(s) {what}")
         for student, reason in found.items():
             print(f"  {student:<24} {reason}")
     return list(found)

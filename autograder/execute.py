@@ -123,6 +123,15 @@ class ContainedExecute(Execute):
             for key, found in records.items():
                 if any(not r.passed for r in found):
                     self.log.error("the solution fails a check in %s: %s", key, found)
+            tests = [_test_cell(c) for c in solution.cells if _test_cell(c)]
+            refereed = [key for key in tests if records.get(key)]
+            self.log.info(
+                "%s: %d of %d test cells refereed; decided in the kernel: %s",
+                source.name,
+                len(refereed),
+                len(tests),
+                ", ".join(key for key in tests if key not in refereed) or "none",
+            )
             self._expectations[digest] = records
         return self._expectations[digest]
 

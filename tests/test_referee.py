@@ -8,20 +8,28 @@ checks fall short of the solution's. The hostile-submission tests then run it ac
 sandbox, against kernels that try to cheat it.
 """
 
+import re
+
 import torch
 from torch import nn
 
 import resnet_ref
+import resnet_ref.analysis
 import resnet_ref.models
 from autograder.referee import Referee, shortfall
+from resnet_ref.blocks import squeeze_excitation
 from resnet_ref.grading import (
     check_attribute,
     check_count_function,
     check_forward,
+    check_forward_dense,
+    check_gradient_norms,
     check_identity,
     check_input_gradient,
     check_input_unchanged,
+    check_leaves_model_unchanged,
     check_parameter_count,
+    check_preact_identity,
     check_raises,
     check_shape,
 )
@@ -53,6 +61,44 @@ class Block(nn.Module):
         return torch.relu(out + self.shortcut(x))
 
 
+class PreAct(nn.Module):
+    """A learner's pre-activation block (identity shortcut only); ``relu_after`` adds the
+    classic mistake, a ReLU after the sum."""
+
+    def __init__(self, channels, relu_after=False):
+        super().__init__()
+        self.relu_after = relu_after
+        self.bn1, self.conv1 = nn.BatchNorm2d(channels), nn.Conv2d(channels, channels, 3, 1, 1)
+        self.bn2, self.conv2 = nn.BatchNorm2d(channels), nn.Conv2d(channels, channels, 3, 1, 1)
+
+    def forward(self, x):
+        out = x + self.conv2(torch.relu(self.bn2(self.conv1(torch.relu(self.bn1(x))))))
+        return torch.relu(out) if self.relu_after else out
+
+
+class Excitation(nn.Module):
+    """A learner's squeeze-and-excitation unit, with Linear layers; ``gate`` may be wrong."""
+
+    def __init__(self, channels, reduction, gate=torch.sigmoid):
+        super().__init__()
+        self.gate = gate
+        squeezed = max(1, channels // reduction)
+        self.reduce, self.expand = nn.Linear(channels, squeezed), nn.Linear(squeezed, channels)
+
+    def forward(self, x):
+        s = self.expand(torch.relu(self.reduce(x.mean(dim=(2, 3)))))
+        return x * self.gate(s)[:, :, None, None]
+
+
+def norms(model, x, y):
+    return resnet_ref.analysis.gradient_norms(model, x, y)
+
+
+def norms_leaving_a_hook(model, x, y):
+    model.stem.register_forward_hook(lambda *args: None)
+    return norms(model, x, y)
+
+
 def mistaken(c_in, c_out, stride=1):
     return Block(c_in, c_out, stride, relu_before_add=True)
 
@@ -66,6 +112,7 @@ def counts_with_a_module(kind, c_in, c_out, stride=1):
     return sum(p.numel() for p in Block(c_in, c_out, stride).parameters())
 
 
+RESNET8 = {"name": "resnet20", "in_channels": 1}
 CASES = [
     (check_attribute, (Block, "expansion", 1)),
     (check_attribute, (Block, "expansion", 4)),
@@ -80,13 +127,24 @@ CASES = [
     (check_input_unchanged, (Block, 8, 8)),
     (check_count_function, (count, "basic", resnet_ref.BasicBlock, 8, 16), {"stride": 2}),
     (check_count_function, (counts_with_a_module, "basic", resnet_ref.BasicBlock, 8, 8)),
+    (check_preact_identity, (PreAct, 8)),
+    (check_preact_identity, (lambda c: PreAct(c, relu_after=True), 8)),
+    (check_forward_dense, (Excitation, squeeze_excitation, 16, 4)),
+    (
+        check_forward_dense,
+        (lambda c, s: Excitation(c, s, gate=torch.tanh), squeeze_excitation, 16, 4),
+    ),
+    (check_gradient_norms, (norms, resnet_ref.models.create), RESNET8),
+    (check_leaves_model_unchanged, (norms, resnet_ref.models.create), RESNET8),
+    (check_leaves_model_unchanged, (norms_leaving_a_hook, resnet_ref.models.create), RESNET8),
     (check_raises, (resnet_ref.models.cifar_resnet, ValueError), {"depth": 21}),
     (check_raises, (resnet_ref.models.cifar_resnet, KeyError), {"depth": 21}),
 ]
 
 
 def gist(message: str) -> str:
-    """A message without the measured difference, which depends on the random inputs."""
+    """A message without the measured difference and the seed, which depend on the inputs."""
+    message = message.split(" (the same inputs again: ")[0]
     return message.split(" differs by ")[0] + message.partition(" — ")[2]
 
 
@@ -101,7 +159,8 @@ def test_verdicts_over_the_socket_are_the_checks_own(tmp_path, monkeypatch):
     finally:
         referee.close()
     passes = [True, False, True, True, True, False, True, True, True, False, True, True, False]
-    assert [r.passed for r in local] == passes + [True, False], [r.message for r in local]
+    passes += [True, False, True, False, True, True, False, True, False]
+    assert [r.passed for r in local] == passes, [r.message for r in local]
     assert [r.passed for r in remote] == [r.passed for r in local]
     assert [gist(r.message) for r in remote] == [gist(r.message) for r in local]
     assert [r.passed for r in records] == [r.passed for r in remote]
@@ -171,3 +230,14 @@ def test_while_grading_only_the_solutions_requests_run(tmp_path, monkeypatch):
     assert out_of_turn.message == "not the check this test cell makes next"
     assert known.passed
     assert not huge.passed and "only the assignment's own tests" in huge.message
+
+
+def test_a_failure_names_the_seed_that_draws_its_inputs_again():
+    first = check_forward(mistaken, resnet_ref.BasicBlock, 8, 8)
+    seed = int(re.search(r"add seed=(\d+) to this check", first.message).group(1))
+    again = check_forward(mistaken, resnet_ref.BasicBlock, 8, 8, seed=seed)
+    other = check_forward(mistaken, resnet_ref.BasicBlock, 8, 8, seed=seed + 1)
+    assert again.message == first.message  # the same inputs, so the same difference
+    assert other.message != first.message
+    # A check that draws nothing at random has no seed to name.
+    assert "seed=" not in check_attribute(Block, "expansion", 4).message

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import secrets
 import warnings
 from collections.abc import Callable, Iterator
 
@@ -19,30 +20,25 @@ import torch
 from torch import nn
 
 from . import referee
-from .learner import learner_code
+from .learner import dense_size, learner_code
 from .messages import (
     Result,
     _count,
     _count_hint,
-    _error_hint,
     _fail,
-    _first_line,
     _LearnerError,
     _ok,
-    _padding,
-    _pair,
     _shape_hint,
     describe_call,
-    describe_layer,
     ordinal,
 )
 from .mistakes import TOLERANCE, _diagnose, _difference, _output_mismatch
 from .tracing import (
-    _build,
-    _forward,
+    CHECK_SEED,
     _input_shape,
     _random,
     fresh_generator,
+    layer_weights,
     match_layers,
     randomise,
     trace_layers,
@@ -134,18 +130,29 @@ REFEREED: dict[str, Callable[..., Result]] = {}
 def _checked(function: Callable[..., Result], refereed: bool = False) -> Callable[..., Result]:
     """Run a check quietly and turn a learner's error into a failed Result.
 
-    A ``refereed`` check, called in a kernel that is being graded, is sent to the referee
-    instead, which runs it in the grader's own process (:mod:`resnet_ref.grading.referee`),
-    from :data:`REFEREED`; unless its reference is defined in the notebook, which only the
-    kernel can run.
+    A check that draws random inputs and fails says which seed drew them; ``seed=`` makes the
+    check draw those inputs again. A ``refereed`` check, called in a kernel that is being
+    graded, is sent to the referee instead, which runs it in the grader's own process
+    (:mod:`resnet_ref.grading.referee`), from :data:`REFEREED`; unless its reference is
+    defined in the notebook, which only the kernel can run.
     """
 
-    def here(*args, **kwargs) -> Result:
-        with quiet(), _one_thread():
-            try:
-                return function(*args, **kwargs)
-            except _LearnerError as error:
-                return _fail(str(error))
+    def here(*args, seed: int | None = None, **kwargs) -> Result:
+        seed = secrets.randbits(62) if seed is None else int(seed)
+        state = [seed, 0]
+        token = CHECK_SEED.set(state)
+        try:
+            with quiet(), _one_thread():
+                try:
+                    result = function(*args, **kwargs)
+                except _LearnerError as error:
+                    result = _fail(str(error))
+        finally:
+            CHECK_SEED.reset(token)
+        if result.passed or not state[1]:
+            return result
+        # A failure on random inputs can be run again on the very same inputs.
+        return _fail(f"{result.message} (the same inputs again: add seed={seed} to this check)")
 
     def run(*args, **kwargs) -> Result:
         if refereed and referee.refereed() and referee.decidable(args, kwargs):
@@ -350,7 +357,7 @@ def check_input_unchanged(block, *args, **kwargs) -> Result:
     return _ok(f"{call}: input left unchanged")
 
 
-@_checked
+@_refereed
 def check_preact_identity(block, *args, **kwargs) -> Result:
     """With its last convolution zeroed, a pre-activation block that keeps the shape is ``x``.
 
@@ -358,27 +365,27 @@ def check_preact_identity(block, *args, **kwargs) -> Result:
     the sum, so zeroing that convolution must give back the input exactly, negatives included.
     """
     kwargs, options = _split(kwargs)
+    block = learner_code(block)
     call = describe_call(block, args, kwargs)
-    learner = _build(block, args, kwargs)
+    learner = block.module(args, kwargs, options)
     x = _random(_input_shape(args, options), fresh_generator())
-    calls, error = trace_layers(learner, x.clone())
-    if error is not None:
-        raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}")
-    convs = [c.module for c in calls if isinstance(c.module, nn.Conv2d)]
+    calls, problem = learner.trace(x.clone())
+    if problem is not None:
+        error = problem[1] if problem[0] == "raised" else f"NotATensorError: {problem[1]}"
+        raise _LearnerError(f"{call} raised {error}{problem[2]}")
+    convs = [i for i, c in enumerate(calls) if c.signature[0] == "Conv2d"]
     if not convs:
         return _fail(f"{call}: found no nn.Conv2d layer to silence the residual branch with")
-    with torch.no_grad():
-        convs[-1].weight.zero_()
-        if convs[-1].bias is not None:
-            convs[-1].bias.zero_()
-    learner.eval()
-    with torch.no_grad():
-        got = _forward(learner, x.clone(), call)
+    last = calls[convs[-1]]
+    _, in_channels, out_channels, kernel_size, *_, groups, _ = last.signature
+    zeros = torch.zeros(out_channels, in_channels // groups, *kernel_size)
+    learner.load(convs[-1], {"weight": zeros})  # and its bias, if it has one, to zero
+    got = learner.output(x.clone(), "eval")
     if _shape(got) != _shape(x):
         return _fail(f"{call}: expected output shape {_shape(x)}, got {_shape(got)}")
     if _difference(got, x) <= TOLERANCE:
         return _ok(f"{call}: x itself when the last convolution is zero")
-    silenced = f"{call} with its last convolution ({describe_layer(convs[-1])}) set to zero"
+    silenced = f"{call} with its last convolution ({last.description}) set to zero"
     if _difference(got, torch.relu(x)) <= TOLERANCE:
         why = "a ReLU after the addition; a pre-activation block leaves the sum as it is"
     elif float(got.abs().max()) <= TOLERANCE:
@@ -391,27 +398,12 @@ def check_preact_identity(block, *args, **kwargs) -> Result:
     )
 
 
-def _dense_size(layer: nn.Module) -> tuple | None:
-    """``(inputs, outputs, has bias)`` of a Linear or of a 1x1 Conv2d that acts as one."""
-    if isinstance(layer, nn.Linear):
-        return (layer.in_features, layer.out_features, layer.bias is not None)
-    if (
-        isinstance(layer, nn.Conv2d)
-        and _pair(layer.kernel_size) == (1, 1)
-        and _pair(layer.stride) == (1, 1)
-        and _padding(layer) == (0, 0)
-        and layer.groups == 1
-    ):
-        return (layer.in_channels, layer.out_channels, layer.bias is not None)
-    return None
-
-
 def _describe_dense(size: tuple) -> str:
     bias = "with" if size[2] else "without"
     return f"a Linear or 1x1 Conv2d from {size[0]} to {size[1]} channels, {bias} bias"
 
 
-@_checked
+@_refereed
 def check_forward_dense(block, reference, *args, **kwargs) -> Result:
     """Like :func:`check_forward`, for modules built of Linear and 1x1 Conv2d layers.
 
@@ -420,31 +412,34 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
     paired in the order they run and the reference's weights copied, reshaped, into them.
     """
     kwargs, options = _split(kwargs)
+    block = learner_code(block)
     generator = fresh_generator()
     call = describe_call(block, args, kwargs)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
         ref = reference(*args, **kwargs)
-    learner = _build(block, args, kwargs)
+    learner = block.module(args, kwargs, options)
     shape = _input_shape(args, options)
     probe = _random(shape, generator)
     ref_calls, ref_error = trace_layers(ref, probe.clone())
     if ref_error is not None:  # a bug in the test itself, not in the learner's code
         raise ref_error
-    learner_calls, learner_error = trace_layers(learner, probe.clone())
-    if learner_error is not None:
-        message = _first_line(learner_error) + _error_hint(learner_error)
-        raise _LearnerError(f"{call} raised {message}")
+    learner_calls, problem = learner.trace(probe.clone())
+    if problem is not None:
+        error = problem[1] if problem[0] == "raised" else f"NotATensorError: {problem[1]}"
+        raise _LearnerError(f"{call} raised {error}{problem[2]}")
+    sizes = learner.dense_sizes()
     for i, ref_call in enumerate(ref_calls):
-        expected = _describe_dense(_dense_size(ref_call.module))
+        expected = _describe_dense(dense_size(ref_call.module))
         if i >= len(learner_calls):
             return _fail(
                 f"{call}: expected {expected} as the {ordinal(i + 1)} layer to run, but only"
                 f" {len(learner_calls)} layers ran"
             )
         found = learner_calls[i]
-        if _dense_size(found.module) != _dense_size(ref_call.module):
-            bias = "" if getattr(found.module, "bias", None) is not None else " without bias"
+        size, has_bias = sizes[i]
+        if size != dense_size(ref_call.module):
+            bias = "" if has_bias else " without bias"
             return _fail(
                 f"{call}: expected {expected} as the {ordinal(i + 1)} layer to run, found a"
                 f" {found.description}{bias}"
@@ -452,20 +447,15 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
     if len(learner_calls) > len(ref_calls):
         extra = learner_calls[len(ref_calls)]
         return _fail(f"{call}: found an extra {extra.description} that resnet_ref does not have")
-    with torch.no_grad():
-        for ref_call, found in zip(ref_calls, learner_calls, strict=True):
-            target, source = found.module, ref_call.module
-            target.weight.copy_(source.weight.reshape(target.weight.shape))
-            if target.bias is not None:
-                target.bias.copy_(source.bias)
+    for i, ref_call in enumerate(ref_calls):
+        learner.load(i, layer_weights(ref_call.module))
     for mode in options.get("modes", ("train", "eval")):
         ref.train(mode == "train")
-        learner.train(mode == "train")
         snapshot = copy.deepcopy(ref)
         x = _random(shape, generator)
         with torch.no_grad():
             expected = ref(x.clone())
-            got = _forward(learner, x.clone(), call)
+        got = learner.output(x.clone(), mode)
         if _shape(got) != _shape(expected):
             return _fail(
                 f"{call}, {mode} mode: expected output shape {_shape(expected)},"
@@ -535,21 +525,6 @@ def _probe_model(factory: Callable, kwargs: dict, generator: torch.Generator):
     return model, x, y
 
 
-def _call_norms(function: Callable, model: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    name = getattr(function, "__name__", "the function")
-    try:
-        value = function(model, x, y)
-    except Exception as error:
-        raise _LearnerError(
-            f"{name}(model, x, y) raised {_first_line(error)}{_error_hint(error)}"
-        ) from None
-    if not isinstance(value, dict):
-        raise _LearnerError(
-            f"{name} should return a dict of name -> norm, got {type(value).__name__}"
-        )
-    return value
-
-
 def _unit_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, where: str) -> list[float]:
     """Candidate wrong answers: gradient norms at the units' inputs, or of their parameters."""
     import torch.nn.functional as F
@@ -578,7 +553,7 @@ def _close(got: list[float], expected: list[float]) -> bool:
     return all(abs(g - e) <= 1e-3 * scale for g, e in zip(got, expected, strict=True))
 
 
-@_checked
+@_refereed
 def check_gradient_norms(function, factory, **kwargs) -> Result:
     """``function(model, x, y)`` returns what ``resnet_ref.analysis.gradient_norms`` returns.
 
@@ -587,25 +562,22 @@ def check_gradient_norms(function, factory, **kwargs) -> Result:
     """
     from ..analysis import gradient_norms
 
-    name = getattr(function, "__name__", "the function")
+    function = learner_code(function)
+    name = function.__name__
     model, x, y = _probe_model(factory, kwargs, fresh_generator())
-    learner_model = copy.deepcopy(model)
+    report = function.on_model(factory, kwargs, dict(model.state_dict()), None, True, x, y)
     expected = gradient_norms(model, x, y)
-    got = _call_norms(function, learner_model, x.clone(), y.clone())
-    keys = list(got)
+    keys = [key for key, _, _ in report["norms"]]
     if keys != list(expected):
         return _fail(
             f"{name}: expected the keys {list(expected)} in forward order (the stem, then"
             f" model.blocks()), got {keys}"
         )
     values = []
-    for key in keys:
-        try:
-            values.append(float(got[key]))
-        except (TypeError, ValueError):
-            return _fail(
-                f"{name}: the value for {key!r} should be a float, got {type(got[key]).__name__}"
-            )
+    for key, value, kind in report["norms"]:
+        if value is None:
+            return _fail(f"{name}: the value for {key!r} should be a float, got {kind}")
+        values.append(value)
     wanted = list(expected.values())
     if _close(values, wanted):
         return _ok(f"{name}: {len(keys)} norms agree with the reference")
@@ -626,55 +598,35 @@ def check_gradient_norms(function, factory, **kwargs) -> Result:
     )
 
 
-def _hook_count(model: nn.Module) -> int:
-    total = 0
-    for module in model.modules():
-        for attribute in (
-            "_forward_hooks",
-            "_forward_pre_hooks",
-            "_backward_hooks",
-            "_backward_pre_hooks",
-        ):
-            total += len(getattr(module, attribute, {}))
-    return total
-
-
-@_checked
+@_refereed
 def check_leaves_model_unchanged(function, factory, **kwargs) -> Result:
     """``function(model, x, y)`` leaves no hooks, and ``.grad``, state and mode as they were."""
-    name = getattr(function, "__name__", "the function")
+    function = learner_code(function)
+    name = function.__name__
     model, x, y = _probe_model(factory, kwargs, fresh_generator())
-    model.eval()
     generator = fresh_generator()
-    for parameter in model.parameters():
-        parameter.grad = _random(parameter.shape, generator)
-    grads = [p.grad.clone() for p in model.parameters()]
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    hooks = _hook_count(model)
-    _call_norms(function, model, x, y)
-    left = _hook_count(model) - hooks
-    if left:
+    grads = [_random(parameter.shape, generator) for parameter in model.parameters()]
+    report = function.on_model(factory, kwargs, dict(model.state_dict()), grads, False, x, y)
+    if report["hooks_left"]:
         return _fail(
-            f"{name} left {left} hook(s) registered on the model — keep the handles that"
-            " register_forward_hook returns and call .remove() on each, in a `finally:` block"
+            f"{name} left {report['hooks_left']} hook(s) registered on the model — keep the"
+            " handles that register_forward_hook returns and call .remove() on each, in a"
+            " `finally:` block"
         )
-    changed = sum(
-        p.grad is None or not torch.equal(p.grad, g)
-        for p, g in zip(model.parameters(), grads, strict=True)
-    )
-    if changed:
+    if report["grads_changed"]:
         return _fail(
-            f"{name} changed the .grad of {changed} parameter(s) — take the gradients with"
-            " torch.autograd.grad(loss, outputs), which does not touch .grad, not loss.backward()"
+            f"{name} changed the .grad of {report['grads_changed']} parameter(s) — take the"
+            " gradients with torch.autograd.grad(loss, outputs), which does not touch .grad,"
+            " not loss.backward()"
         )
-    for key, value in model.state_dict().items():
-        if not torch.equal(value, state[key]):
-            what = "a parameter" if key in dict(model.named_parameters()) else "a buffer"
-            return _fail(
-                f"{name} changed {what}, {key!r} — the training-mode forward pass updates the"
-                " BatchNorm running statistics: save the buffers first and copy them back"
-            )
-    if any(module.training for module in model.modules()):
+    if report["changed"] is not None:
+        what = "a parameter" if report["changed_parameter"] else "a buffer"
+        return _fail(
+            f"{name} changed {what}, {report['changed']!r} — the training-mode forward pass"
+            " updates the BatchNorm running statistics: save the buffers first and copy them"
+            " back"
+        )
+    if report["training"]:
         return _fail(
             f"{name} left a model that was in eval mode in training mode — restore the mode"
             " it had (model.train(was_training))"

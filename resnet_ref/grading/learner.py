@@ -24,7 +24,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .messages import _error_hint, _first_line, _LearnerError, _pair, describe_call
+from .messages import _error_hint, _first_line, _LearnerError, _padding, _pair, describe_call
 from .tracing import LayerCall, NotATensorError, _build, _forward, trace_layers
 
 
@@ -125,6 +125,10 @@ class LearnerModule:
                     norm.bias.zero_()
         return len(norms)
 
+    def dense_sizes(self) -> list[tuple]:
+        """For each layer of the last trace: its ``dense_size`` and whether it has a bias."""
+        return [(dense_size(m), getattr(m, "bias", None) is not None) for m in self._layers]
+
     def has_square_projection(self, channels: int) -> bool:
         """Whether a 1x1 convolution maps ``channels`` to ``channels`` (an unneeded projection)."""
         return any(
@@ -133,6 +137,21 @@ class LearnerModule:
             and m.in_channels == m.out_channels == channels
             for m in self._module.modules()
         )
+
+
+def dense_size(layer: nn.Module) -> tuple | None:
+    """``(inputs, outputs, has bias)`` of a Linear or of a 1x1 Conv2d that acts as one."""
+    if isinstance(layer, nn.Linear):
+        return (layer.in_features, layer.out_features, layer.bias is not None)
+    if (
+        isinstance(layer, nn.Conv2d)
+        and _pair(layer.kernel_size) == (1, 1)
+        and _pair(layer.stride) == (1, 1)
+        and _padding(layer) == (0, 0)
+        and layer.groups == 1
+    ):
+        return (layer.in_channels, layer.out_channels, layer.bias is not None)
+    return None
 
 
 class LearnerCode:
@@ -171,6 +190,73 @@ class LearnerCode:
         except Exception as error:
             return [cls.__name__ for cls in type(error).__mro__] + [_first_line(error)]
         return None
+
+    def on_model(
+        self,
+        factory: Callable,
+        kwargs: dict,
+        state: dict[str, torch.Tensor],
+        grads: list[torch.Tensor] | None,
+        training: bool,
+        x: torch.Tensor,
+        y: torch.Tensor,
+    ) -> dict:
+        """``code(model, x, y)`` on ``model = factory(**kwargs)`` holding ``state`` (weights and
+        buffers), ``grads`` as its parameters' ``.grad`` and in training mode or not.
+
+        Returns what it gave (``"norms"``: ``[name, value as a float or None, type name]`` per
+        key) and what it left changed on the model: hooks, ``.grad``, state, mode.
+        """
+        model = factory(**kwargs)
+        model.load_state_dict(state)
+        model.train(training)
+        for parameter, grad in zip(model.parameters(), grads or [], strict=False):
+            parameter.grad = grad.clone()
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        hooks = _hook_count(model)
+        name = self.__name__
+        try:
+            value = self._code(model, x, y)
+        except Exception as error:
+            raise _LearnerError(
+                f"{name}(model, x, y) raised {_first_line(error)}{_error_hint(error)}"
+            ) from None
+        if not isinstance(value, dict):
+            raise _LearnerError(
+                f"{name} should return a dict of name -> norm, got {type(value).__name__}"
+            )
+        norms = []
+        for key, norm in value.items():
+            try:
+                norms.append([str(key), float(norm), type(norm).__name__])
+            except (TypeError, ValueError):
+                norms.append([str(key), None, type(norm).__name__])
+        changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+        parameters = dict(model.named_parameters())
+        return {
+            "norms": norms,
+            "hooks_left": _hook_count(model) - hooks,
+            "grads_changed": sum(
+                p.grad is None or not torch.equal(p.grad, g)
+                for p, g in zip(model.parameters(), grads or [], strict=False)
+            ),
+            "changed": changed[0] if changed else None,
+            "changed_parameter": bool(changed) and changed[0] in parameters,
+            "training": any(module.training for module in model.modules()),
+        }
+
+
+def _hook_count(model: nn.Module) -> int:
+    total = 0
+    for module in model.modules():
+        for attribute in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+        ):
+            total += len(getattr(module, attribute, {}))
+    return total
 
 
 def learner_code(code) -> LearnerCode:

@@ -39,7 +39,7 @@ TENSOR_LIMIT = 64 * 1024 * 1024  # bytes of tensors in one message
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64}
 
 # What the referee may ask of the kernel: the methods of LearnerCode and LearnerModule.
-CODE_REQUESTS = ("module", "attribute", "count", "raised")
+CODE_REQUESTS = ("module", "attribute", "count", "raised", "on_model")
 MODULE_REQUESTS = (
     "trace",
     "load",
@@ -50,6 +50,7 @@ MODULE_REQUESTS = (
     "conv_bias_count",
     "silence_norms",
     "has_square_projection",
+    "dense_sizes",
 )
 
 
@@ -281,6 +282,11 @@ class RemoteCode(LearnerCode):
     def raised(self, args, kwargs):
         """As ``LearnerCode.raised``, answered by the kernel."""
         return _ask(self._channel, self._target, "raised", (args, kwargs))
+
+    def on_model(self, factory, kwargs, state, grads, training, x, y):
+        """As ``LearnerCode.on_model``, answered by the kernel."""
+        request = (factory, kwargs, state, grads, training, x, y)
+        return _ask(self._channel, self._target, "on_model", request)
 
 
 class RemoteModule:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import torch
@@ -37,9 +38,19 @@ from .messages import (
 LAYER_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
 
 
+# The seed of the check that is running, and how many generators it has drawn from it (see
+# checks._checked): a failed check names its seed, and ``seed=`` draws the same inputs again.
+CHECK_SEED: ContextVar[list[int] | None] = ContextVar("check_seed", default=None)
+
+
 def fresh_generator() -> torch.Generator:
-    """A generator seeded from the operating system: every run draws new inputs."""
-    return torch.Generator().manual_seed(secrets.randbits(62))
+    """A generator seeded from the operating system: every run draws new inputs. Within a
+    check, the check's seed, plus one for each generator it drew before."""
+    state = CHECK_SEED.get()
+    if state is None:
+        return torch.Generator().manual_seed(secrets.randbits(62))
+    state[1] += 1
+    return torch.Generator().manual_seed(state[0] + state[1] - 1)
 
 
 def _random(shape, generator: torch.Generator) -> torch.Tensor:

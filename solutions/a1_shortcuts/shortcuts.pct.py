@@ -60,6 +60,7 @@ from resnet_ref.grading import (
     check_shape,
     expect,
     quiet,
+    references,
 )
 
 # nbgrader sets NBGRADER_EXECUTION while it grades; PyTorch then uses one thread, which is
@@ -67,6 +68,10 @@ from resnet_ref.grading import (
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 if GRADING:
     torch.set_num_threads(1)
+
+# What ProjectionShortcut is compared with: resnet_ref's, held as the shortcut of a container
+# (like yours, through as_shortcut below), so that messages speak of the shortcut.
+reference_projection = references.projection_shortcut
 
 
 def as_shortcut(build):
@@ -305,41 +310,41 @@ class ProjectionShortcut(nn.Module):
 
 # %% nbgrader={"grade": true, "grade_id": "projection_shape", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 # [1 point] ProjectionShortcut: output shapes, with and without a stride.
-expect(check_shape(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut), 64, 128, 2))
-expect(check_shape(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut), 16, 32, 1))
+expect(check_shape(as_shortcut(ProjectionShortcut), reference_projection, 64, 128, 2))
+expect(check_shape(as_shortcut(ProjectionShortcut), reference_projection, 16, 32, 1))
 print("ProjectionShortcut shapes: ok")
 ### BEGIN HIDDEN TESTS
 for c_in, c_out, stride, size in [(16, 32, 2, 7), (32, 64, 2, 9), (3, 8, 3, 10), (8, 8, 2, 5)]:
-    expect(check_shape(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut),
+    expect(check_shape(as_shortcut(ProjectionShortcut), reference_projection,
                        c_in, c_out, stride, input_shape=(2, c_in, size, size + 1)))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "projection_params", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 # [1 point] ProjectionShortcut: exactly as many parameters as the reference.
-expect(check_parameter_count(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut), 64, 128, 2))
+expect(check_parameter_count(as_shortcut(ProjectionShortcut), reference_projection, 64, 128, 2))
 print("ProjectionShortcut parameter count: ok")
 ### BEGIN HIDDEN TESTS
 for c_in, c_out, stride in [(16, 32, 2), (256, 512, 2), (3, 16, 1)]:
-    expect(check_parameter_count(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut),
+    expect(check_parameter_count(as_shortcut(ProjectionShortcut), reference_projection,
                                  c_in, c_out, stride))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "projection_forward", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # [2 points] ProjectionShortcut: same outputs as the reference, train and eval mode.
-expect(check_forward(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut), 64, 128, 2))
+expect(check_forward(as_shortcut(ProjectionShortcut), reference_projection, 64, 128, 2))
 print("ProjectionShortcut forward pass: ok")
 ### BEGIN HIDDEN TESTS
-expect(check_forward(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut), 16, 32, 1))
-expect(check_forward(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut),
+expect(check_forward(as_shortcut(ProjectionShortcut), reference_projection, 16, 32, 1))
+expect(check_forward(as_shortcut(ProjectionShortcut), reference_projection,
                      8, 24, 2, input_shape=(3, 8, 7, 9)))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "projection_gradient", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 # [1 point] ProjectionShortcut: the gradient with respect to the input equals the reference's.
-expect(check_input_gradient(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut), 64, 128, 2))
+expect(check_input_gradient(as_shortcut(ProjectionShortcut), reference_projection, 64, 128, 2))
 print("ProjectionShortcut input gradient: ok")
 ### BEGIN HIDDEN TESTS
-expect(check_input_gradient(as_shortcut(ProjectionShortcut), as_shortcut(resnet_ref.shortcuts.ProjectionShortcut),
+expect(check_input_gradient(as_shortcut(ProjectionShortcut), reference_projection,
                             8, 16, 2, input_shape=(2, 8, 5, 5)))
 ### END HIDDEN TESTS
 
