@@ -13,9 +13,10 @@ it in ``nbgrader autograde`` (see ``nbgrader_config.py``):
   error output with a one-line reason, so their tests score zero and the learner reads why;
 - a notebook may run for a limited time in all;
 - the refereed checks of every test cell are decided in this process, not in the kernel
-  (:mod:`autograder.referee`): the notebook's solution runs first, once, to record what each
-  test cell checks, and a submission's test cell that falls short of that record gets an error
-  output (:data:`REFUSED`) with the reason, which scores it zero.
+  (:mod:`autograder.referee`): the notebook's solution runs first, once for each version of
+  it and of the checks (the record is kept in the course's ``.referee/`` folder), to record
+  what each test cell checks, and a submission's test cell that falls short of that record
+  gets an error output (:data:`REFUSED`) with the reason, which scores it zero.
 
 Everything before the incident keeps its outputs and its points, and the next submission is
 graded in a fresh sandbox as if nothing had happened.
@@ -24,6 +25,7 @@ graded in a fresh sandbox as if nothing had happened.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -44,12 +46,13 @@ from traitlets import Bool, Integer
 from resnet_ref.grading.referee import REFEREE_SOCKET
 
 from .referee import Record, Referee, shortfall
-from .sandbox import SandboxedKernelManager, bwrap_path
+from .sandbox import SandboxedKernelManager, bwrap_path, resnet_ref_folder
 
 # The error names the grader writes into a notebook; course.py's summary looks for them.
 STOPPED = "GradingStopped"  # the kernel was stopped or died; the reason follows
 TIMED_OUT = "CellTimedOut"  # a cell ran past the limit and was interrupted
 REFUSED = "GradingRefused"  # a test cell fell short of what its checks must show the referee
+RECORDS = ".referee"  # the solutions' records, in the course folder (see _expectation)
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "update_display_data", "error"}
 
 
@@ -115,7 +118,16 @@ class ContainedExecute(Execute):
         )
         if not info or not source.is_file():
             return {}
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        # The record depends on the solution and on the checks' code, and on nothing else: it
+        # is kept on disk, and a later autograde of the same versions reads it back.
+        digest = hashlib.sha256(source.read_bytes())
+        for path in sorted((resnet_ref_folder() / "grading").glob("*.py")):
+            digest.update(path.read_bytes())
+        digest = digest.hexdigest()
+        kept = Path(coursedir.root) / RECORDS / f"{source.parent.name}-{source.stem}-{digest}.json"
+        if digest not in self._expectations and kept.is_file():
+            found = json.loads(kept.read_text(encoding="utf-8"))
+            self._expectations[digest] = {k: [Record(**r) for r in v] for k, v in found.items()}
         if digest not in self._expectations:
             self.log.info("recording what the solution's test cells check: %s", source)
             solution = nbformat.read(source, as_version=4)
@@ -133,6 +145,9 @@ class ContainedExecute(Execute):
                 ", ".join(key for key in tests if key not in refereed) or "none",
             )
             self._expectations[digest] = records
+            kept.parent.mkdir(exist_ok=True)
+            plain = {k: [dataclasses.asdict(r) for r in v] for k, v in records.items()}
+            kept.write_text(json.dumps(plain, indent=1), encoding="utf-8")
         return self._expectations[digest]
 
     def create_kernel_manager(self):

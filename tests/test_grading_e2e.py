@@ -472,7 +472,7 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
             timeout=1800,
         )
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        return done.stdout
+        return done.stdout + done.stderr
 
     assert "release check passed" in run("release", A2)
     inbox = tmp_path / "inbox"
@@ -490,6 +490,12 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     assert sorted(p.name for p in (copy / "submitted").iterdir()) == ["alice", "bob", "carol"]
     output = run("autograde", A2)
     assert re.search(r"alice\s+18\.0 / 18\.0", output), output
+    # The solution ran once, for the referee's record, which the next autograde reads back.
+    assert output.count("recording what the solution's test cells check") == 1, output
+    assert len(list((copy / ".referee").glob(f"{A2}-{notebook}-*.json"))) == 1
+    again = run("autograde", A2, "--student", "alice")
+    assert re.search(r"alice\s+18\.0 / 18\.0", again), again
+    assert "recording what the solution's test cells check" not in again, again
     run("feedback", A2)
     for student in ["alice", "bob", "carol"]:
         assert (copy / "feedback" / student / A2 / f"{notebook}.html").exists()

@@ -20,6 +20,7 @@ from autograder.referee import Referee, shortfall
 from resnet_ref.blocks import squeeze_excitation
 from resnet_ref.grading import (
     check_attribute,
+    check_block_shape,
     check_count_function,
     check_forward,
     check_forward_dense,
@@ -28,10 +29,14 @@ from resnet_ref.grading import (
     check_input_gradient,
     check_input_unchanged,
     check_leaves_model_unchanged,
+    check_output_size,
     check_parameter_count,
     check_preact_identity,
     check_raises,
     check_shape,
+    check_shortcut_kind,
+    check_value,
+    check_zero_pad_values,
 )
 from resnet_ref.grading.referee import REFEREE_SOCKET
 
@@ -99,6 +104,36 @@ def norms_leaving_a_hook(model, x, y):
     return norms(model, x, y)
 
 
+def output_size(n, kernel, stride=1, padding=0):
+    return (n + 2 * padding - kernel) // stride + 1
+
+
+def output_size_unpadded(n, kernel, stride=1, padding=0):
+    return (n - kernel) // stride + 1
+
+
+def block_shape(input_shape, out_channels, stride):
+    n, _, h, w = input_shape
+    return (n, out_channels, (h - 1) // stride + 1, (w - 1) // stride + 1)
+
+
+def shortcut(option, c_in, c_out, stride):
+    if c_in == c_out and stride == 1:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+
+class ZeroPad(nn.Module):
+    def __init__(self, c_in, c_out, stride, zeros_first=False):
+        super().__init__()
+        self.c_in, self.c_out, self.stride, self.zeros_first = c_in, c_out, stride, zeros_first
+
+    def forward(self, x):
+        kept = x[:, :, :: self.stride, :: self.stride]
+        zeros = kept.new_zeros(kept.shape[0], self.c_out - self.c_in, *kept.shape[2:])
+        return torch.cat([zeros, kept] if self.zeros_first else [kept, zeros], dim=1)
+
+
 def mistaken(c_in, c_out, stride=1):
     return Block(c_in, c_out, stride, relu_before_add=True)
 
@@ -137,6 +172,15 @@ CASES = [
     (check_gradient_norms, (norms, resnet_ref.models.create), RESNET8),
     (check_leaves_model_unchanged, (norms, resnet_ref.models.create), RESNET8),
     (check_leaves_model_unchanged, (norms_leaving_a_hook, resnet_ref.models.create), RESNET8),
+    (check_output_size, (output_size, 224, 7), {"stride": 2, "padding": 3}),
+    (check_output_size, (output_size_unpadded, 224, 7), {"stride": 2, "padding": 3}),
+    (check_block_shape, (block_shape, (2, 16, 7, 7), 32, 2)),
+    (check_shortcut_kind, (shortcut, "B", 16, 32, 2)),
+    (check_shortcut_kind, (shortcut, "A", 16, 32, 2)),
+    (check_zero_pad_values, (ZeroPad, 8, 16, 2)),
+    (check_zero_pad_values, (lambda *a: ZeroPad(*a, zeros_first=True), 8, 16, 2)),
+    (check_value, (lambda n: 2**n, resnet_ref.analysis.count_paths, 5)),
+    (check_value, (lambda n: 2 * n, resnet_ref.analysis.count_paths, 5), {"hint": " — powers"}),
     (check_raises, (resnet_ref.models.cifar_resnet, ValueError), {"depth": 21}),
     (check_raises, (resnet_ref.models.cifar_resnet, KeyError), {"depth": 21}),
 ]
@@ -159,7 +203,8 @@ def test_verdicts_over_the_socket_are_the_checks_own(tmp_path, monkeypatch):
     finally:
         referee.close()
     passes = [True, False, True, True, True, False, True, True, True, False, True, True, False]
-    passes += [True, False, True, False, True, True, False, True, False]
+    passes += [True, False, True, False, True, True, False]
+    passes += [True, False, True, True, False, True, False, True, False, True, False]
     assert [r.passed for r in local] == passes, [r.message for r in local]
     assert [r.passed for r in remote] == [r.passed for r in local]
     assert [gist(r.message) for r in remote] == [gist(r.message) for r in local]

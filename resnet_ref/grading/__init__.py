@@ -27,7 +27,7 @@ To diagnose a wrong output, each reference class may list known mistakes in
 *with* that mistake. When the learner's output equals one of them, the message names the
 mistake.
 
-The package has six parts; at run time each imports only parts listed before it:
+The package has these parts; at run time each imports only parts listed before it:
 
 - ``messages``: what a learner reads. :class:`Result` and :func:`expect`, the descriptions of a
   call, a layer and an error (:func:`describe_call`, :func:`describe_layer`, :func:`ordinal`),
@@ -48,6 +48,10 @@ The package has six parts; at run time each imports only parts listed before it:
   asks the kernel only for what needs the learner's code (see ``autograder/referee.py``).
 - ``checks``: the checks the test cells call (:func:`check_forward` and the other
   ``check_*`` functions), and :func:`quiet`, which keeps them from writing to stderr.
+- ``shortcut_checks``: assignment 1's checks of plain values (an output size, a shape, the
+  kind of a shortcut, zero padding's values).
+- ``references``: references for exercises whose functions take other arguments than
+  ``resnet_ref``'s constructors, so that the referee can run them by name.
 
 Every public name is importable from ``resnet_ref.grading`` itself, as the notebooks do.
 """
@@ -66,11 +70,18 @@ from .checks import (
     check_preact_identity,
     check_raises,
     check_shape,
+    check_value,
     quiet,
 )
 from .learner import LearnerCode, LearnerModule
 from .messages import Result, describe_call, describe_layer, expect, ordinal
 from .mistakes import MISTAKES, RESNET_MISTAKES, TOLERANCE
+from .shortcut_checks import (
+    check_block_shape,
+    check_output_size,
+    check_shortcut_kind,
+    check_zero_pad_values,
+)
 from .tracing import (
     LAYER_TYPES,
     LayerCall,
@@ -94,6 +105,7 @@ __all__ = [
     "NotATensorError",
     "Result",
     "check_attribute",
+    "check_block_shape",
     "check_count_function",
     "check_forward",
     "check_forward_dense",
@@ -102,10 +114,14 @@ __all__ = [
     "check_input_gradient",
     "check_input_unchanged",
     "check_leaves_model_unchanged",
+    "check_output_size",
     "check_parameter_count",
     "check_preact_identity",
     "check_raises",
     "check_shape",
+    "check_shortcut_kind",
+    "check_value",
+    "check_zero_pad_values",
     "describe_call",
     "describe_layer",
     "expect",

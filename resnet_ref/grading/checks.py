@@ -473,6 +473,21 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
 
 
 @_refereed
+def check_value(function, reference, *args, hint: str = "") -> Result:
+    """``function(*args)`` returns the int ``reference(*args)`` returns; ``hint`` is added to
+    the message when it does not (what the likely mistake is)."""
+    function = learner_code(function)
+    call = describe_call(function, args, {})
+    expected = reference(*args)
+    kind, got, type_name, _ = function.value(call, args, {})
+    if kind != "int":
+        return _fail(f"{call} should return an int, got {type_name}")
+    if got != expected:
+        return _fail(f"{call}: expected {expected}, got {got}{hint}")
+    return _ok(f"{call} == {expected}")
+
+
+@_refereed
 def check_raises(function, error: type, *args, **kwargs) -> Result:
     """``function(*args, **kwargs)`` raises ``error`` (or a subclass), e.g. a ValueError."""
     function = learner_code(function)

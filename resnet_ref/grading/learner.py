@@ -191,6 +191,42 @@ class LearnerCode:
             return [cls.__name__ for cls in type(error).__mro__] + [_first_line(error)]
         return None
 
+    def value(self, call: str, args: tuple, kwargs: dict) -> tuple:
+        """What ``code(*args, **kwargs)`` returns, as ``(kind, value, type name, repr)``: kind
+        ``"int"`` (value the int), ``"ints"`` (a tuple, list or torch.Size of ints; value their
+        list) or ``"other"`` (value ``None``)."""
+        try:
+            value = self._code(*args, **kwargs)
+        except Exception as error:
+            raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}") from None
+        text = repr(value)
+        text = text if len(text) <= 200 else text[:197] + "..."
+        if type(value) is int:
+            return "int", value, "int", text
+        if isinstance(value, tuple | list | torch.Size) and all(type(v) is int for v in value):
+            return "ints", [int(v) for v in value], type(value).__name__, text
+        return "other", None, type(value).__name__, text
+
+    def shortcut(self, call: str, args: tuple, x: torch.Tensor) -> tuple:
+        """The shortcut module ``code(*args)`` builds, as ``(parameter count, output on x)``;
+        the output only for a module without parameters, and ``None`` if it is no tensor."""
+        try:
+            module = self._code(*args)
+            if not isinstance(module, nn.Module):
+                raise _LearnerError(
+                    f"{call} should return an nn.Module, got {type(module).__name__}"
+                )
+            count = sum(p.numel() for p in module.parameters())
+            if count:
+                return count, None
+            with torch.no_grad():
+                out = module(x)
+        except _LearnerError:
+            raise
+        except Exception as error:
+            raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}") from None
+        return 0, (out.detach() if type(out) is torch.Tensor else None)
+
     def on_model(
         self,
         factory: Callable,

@@ -39,7 +39,7 @@ TENSOR_LIMIT = 64 * 1024 * 1024  # bytes of tensors in one message
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64}
 
 # What the referee may ask of the kernel: the methods of LearnerCode and LearnerModule.
-CODE_REQUESTS = ("module", "attribute", "count", "raised", "on_model")
+CODE_REQUESTS = ("module", "attribute", "count", "raised", "on_model", "value", "shortcut")
 MODULE_REQUESTS = (
     "trace",
     "load",
@@ -282,6 +282,14 @@ class RemoteCode(LearnerCode):
     def raised(self, args, kwargs):
         """As ``LearnerCode.raised``, answered by the kernel."""
         return _ask(self._channel, self._target, "raised", (args, kwargs))
+
+    def value(self, call, args, kwargs):
+        """As ``LearnerCode.value``, answered by the kernel."""
+        return _ask(self._channel, self._target, "value", (call, args, kwargs))
+
+    def shortcut(self, call, args, x):
+        """As ``LearnerCode.shortcut``, answered by the kernel."""
+        return _ask(self._channel, self._target, "shortcut", (call, args, x))
 
     def on_model(self, factory, kwargs, state, grads, training, x, y):
         """As ``LearnerCode.on_model``, answered by the kernel."""

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from torch import nn
 
+from ..analysis import paths_by_length
 from ..blocks import PreActBlock
 from ..models import ResNet, cifar_resnet
 from ..shortcuts import ProjectionShortcut
@@ -37,3 +38,9 @@ def wide_block(
 ) -> PreActBlock:
     """Assignment 5: a pre-activation block ``k`` times as wide as ``base_channels``."""
     return PreActBlock(in_channels, k * base_channels, stride, dropout=dropout)
+
+
+def paths_of_length(n_blocks: int, k: int) -> int:
+    """Assignment 6: how many paths through ``n_blocks`` residual blocks pass through exactly
+    ``k`` residual branches (0 for a ``k`` no path has)."""
+    return paths_by_length(n_blocks)[k] if 0 <= k <= n_blocks else 0

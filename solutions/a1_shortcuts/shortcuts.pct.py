@@ -53,13 +53,15 @@ from torch import nn
 
 import resnet_ref
 from resnet_ref.grading import (
-    Result,
+    check_block_shape,
     check_forward,
     check_input_gradient,
+    check_output_size,
     check_parameter_count,
     check_shape,
+    check_shortcut_kind,
+    check_zero_pad_values,
     expect,
-    quiet,
     references,
 )
 
@@ -82,144 +84,6 @@ def as_shortcut(build):
 
     shortcut.__name__ = getattr(build, "__name__", "shortcut")
     return shortcut
-
-
-def _raised(call, error):
-    """A failed Result for learner code that raised ``error``."""
-    todo = " (the exercise is not done yet)" if isinstance(error, NotImplementedError) else ""
-    what = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    return Result(False, f"{call} raised {what}{todo}")
-
-
-def _torch_size(n, kernel, stride, padding):
-    """The output width nn.Conv2d gives on an n-pixel-wide input."""
-    weight = torch.zeros(1, 1, 1, kernel)
-    return int(F.conv2d(torch.zeros(1, 1, 1, n), weight, stride=stride, padding=(0, padding)).shape[-1])
-
-
-def check_output_size(function, n, kernel, stride=1, padding=0):
-    """``function(n, kernel, stride=..., padding=...)`` equals what nn.Conv2d gives."""
-    call = f"conv_output_size({n}, {kernel}, stride={stride}, padding={padding})"
-    expected = _torch_size(n, kernel, stride, padding)
-    try:
-        with quiet():
-            got = function(n, kernel, stride=stride, padding=padding)
-    except Exception as error:
-        return _raised(call, error)
-    if type(got) is not int:
-        return Result(False, f"{call} should return an int, got {type(got).__name__} {got!r}"
-                      " (use // for the floor division)")
-    if got == expected:
-        return Result(True, f"{call} == {expected}")
-    hint = ""
-    if got == (n - kernel) // stride + 1:
-        hint = " — the padding is ignored: it adds p pixels on both sides, 2p in all"
-    elif got == (n + 2 * padding - kernel) // stride:
-        hint = " — the +1 is missing (the first window position counts too)"
-    elif got == -(-(n + 2 * padding - kernel) // stride) + 1:
-        hint = " — rounded up: a window that does not fit entirely is dropped, so round down"
-    elif got == (n + padding - kernel) // stride + 1:
-        hint = " — the padding is counted once; it is added on both sides"
-    return Result(False, f"{call}: expected {expected} (what nn.Conv2d gives), got {got}{hint}")
-
-
-def check_block_shape(function, input_shape, out_channels, stride):
-    """``function(input_shape, out_channels, stride)`` is the shape resnet_ref.BasicBlock outputs."""
-    call = f"block_output_shape({tuple(input_shape)}, {out_channels}, {stride})"
-    block = resnet_ref.BasicBlock(input_shape[1], out_channels, stride).eval()
-    with torch.no_grad():
-        expected = [int(s) for s in block(torch.zeros(*input_shape)).shape]
-    try:
-        with quiet():
-            got = function(tuple(input_shape), out_channels, stride)
-    except Exception as error:
-        return _raised(call, error)
-    if not isinstance(got, tuple | list | torch.Size) or any(type(s) is not int for s in got):
-        return Result(False, f"{call} should return a tuple of 4 ints, got {got!r}")
-    got = [int(s) for s in got]
-    if got == expected:
-        return Result(True, f"{call} == {tuple(expected)}")
-    n, c, h, w = input_shape
-    hint = ""
-    if len(got) == 4 and got[2:] == [h, w] and stride != 1:
-        hint = " — the stride is ignored"
-    elif len(got) == 4 and got[2:] == [(h - 3) // stride + 1, (w - 3) // stride + 1]:
-        hint = " — the padding of 1 is ignored"
-    elif len(got) == 4 and got[1] == c != out_channels:
-        hint = " — the block outputs out_channels channels"
-    return Result(False, f"{call}: expected {tuple(expected)}, got {tuple(got)}{hint}")
-
-
-def _shortcut_kind(module, x):
-    """'identity', 'projection' (has parameters) or 'parameter-free' (e.g. zero padding)."""
-    if sum(p.numel() for p in module.parameters()) > 0:
-        return "projection"
-    with torch.no_grad():
-        out = module(x.clone())
-    if type(out) is torch.Tensor and out.shape == x.shape and torch.equal(out, x):
-        return "identity"
-    return "parameter-free"
-
-
-KINDS = {
-    "identity": "the identity (returns its input unchanged, no parameters)",
-    "projection": "a projection (a 1x1 convolution and BatchNorm, with parameters)",
-    "parameter-free": "a parameter-free shortcut that changes the shape (zero padding)",
-}
-
-
-def check_shortcut_kind(function, option, in_channels, out_channels, stride):
-    """``function(option, ...)`` builds the same kind of shortcut as resnet_ref.make_shortcut."""
-    call = f"make_shortcut({option!r}, {in_channels}, {out_channels}, {stride})"
-    x = torch.randn(2, in_channels, 6, 6)
-    wanted = _shortcut_kind(resnet_ref.make_shortcut(option, in_channels, out_channels, stride), x)
-    try:
-        with quiet():
-            module = function(option, in_channels, out_channels, stride)
-            if not isinstance(module, nn.Module):
-                return Result(False, f"{call} should return an nn.Module, got {type(module).__name__}")
-            got = _shortcut_kind(module, x)
-    except Exception as error:
-        return _raised(call, error)
-    if got == wanted:
-        return Result(True, f"{call}: {got}")
-    hint = ""
-    if wanted == "identity" and got == "projection":
-        hint = " — a projection where the identity suffices"
-    elif wanted == "projection" and got != "projection":
-        hint = " — option C projects in every block; B projects wherever the shape changes"
-    elif wanted == "parameter-free":
-        hint = " — option A never adds parameters: it subsamples and pads with zero channels"
-    return Result(False, f"{call}: expected {KINDS[wanted]}, got {KINDS[got]}{hint}")
-
-
-def check_zero_pad_values(block, in_channels, out_channels, stride, input_shape=None):
-    """The first in_channels output channels are x[:, :, ::stride, ::stride], the rest zeros."""
-    call = f"{block.__name__}({in_channels}, {out_channels}, {stride})"
-    shape = input_shape or (2, in_channels, 8, 8)
-    x = torch.randn(*shape)
-    expected = resnet_ref.shortcuts.ZeroPadShortcut(in_channels, out_channels, stride)(x)
-    try:
-        with quiet(), torch.no_grad():
-            got = block(in_channels, out_channels, stride)(x.clone())
-    except Exception as error:
-        return _raised(call, error)
-    if type(got) is not torch.Tensor:
-        return Result(False, f"{call} should return a torch.Tensor, got {type(got).__name__}")
-    if list(got.shape) != list(expected.shape):
-        return Result(False, f"{call} on {list(shape)}: expected shape {list(expected.shape)},"
-                      f" got {list(got.shape)}; fix the shape first")
-    kept = x[:, :, ::stride, ::stride]
-    if not torch.equal(got[:, :in_channels], kept):
-        if torch.equal(got[:, out_channels - in_channels:], kept):
-            return Result(False, f"{call}: the zero channels come first; append them after the"
-                          " input's channels")
-        return Result(False, f"{call}: the first {in_channels} channels should equal"
-                      f" x[:, :, ::{stride}, ::{stride}] (every {stride}th pixel, starting at 0)")
-    if not bool((got[:, in_channels:] == 0).all()):
-        return Result(False, f"{call}: the {out_channels - in_channels} appended channels should be"
-                      " zeros")
-    return Result(True, f"{call}: values match")
 
 
 # %% [markdown]

@@ -39,6 +39,7 @@ import torch
 
 import resnet_ref
 import resnet_ref.analysis
+from resnet_ref.grading import check_value, expect, references
 
 # nbgrader sets NBGRADER_EXECUTION while it grades; PyTorch then uses one thread.
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
@@ -230,42 +231,28 @@ def paths_of_length(n, k):
 
 # %% nbgrader={"grade": true, "grade_id": "test_count_paths", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # [2 points] count_paths(n) agrees with resnet_ref.analysis.count_paths.
+DOUBLING = " — each block doubles the paths (branch or shortcut), so the count is a power of 2"
 for n in [0, 1, 3]:
-    got, expected = count_paths(n), resnet_ref.analysis.count_paths(n)
-    assert type(got) is int, f"count_paths({n}) should return an int, got {type(got).__name__}"
-    assert got == expected, (
-        f"count_paths({n}): expected {expected}, got {got} — each block doubles the paths "
-        "(branch or shortcut), so the count is a power of 2"
-    )
+    expect(check_value(count_paths, resnet_ref.analysis.count_paths, n, hint=DOUBLING))
 print("count_paths: ok")
 ### BEGIN HIDDEN TESTS
 for n in [2, 5, 18, 54]:
-    got, expected = count_paths(n), resnet_ref.analysis.count_paths(n)
-    assert type(got) is int, f"count_paths({n}) should return an int, got {type(got).__name__}"
-    assert got == expected, f"count_paths({n}): expected {expected}, got {got}"
+    expect(check_value(count_paths, resnet_ref.analysis.count_paths, n, hint=DOUBLING))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "test_paths_of_length", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # [2 points] paths_of_length(n, k) agrees with resnet_ref.analysis.paths_by_length(n)[k].
+CHOOSE = " — count the ways to choose which k of the n blocks the path goes through"
 for n, k in [(3, 0), (3, 1), (3, 2), (4, 2)]:
-    got, expected = paths_of_length(n, k), resnet_ref.analysis.paths_by_length(n)[k]
-    assert type(got) is int, f"paths_of_length({n}, {k}) should return an int, got {type(got).__name__}"
-    assert got == expected, (
-        f"paths_of_length({n}, {k}): expected {expected}, got {got} — choose which k of the "
-        f"{n} blocks the path goes through"
-    )
+    expect(check_value(paths_of_length, references.paths_of_length, n, k, hint=CHOOSE))
 print("paths_of_length: ok")
 ### BEGIN HIDDEN TESTS
 for n in [1, 6, 27]:
-    counts = resnet_ref.analysis.paths_by_length(n)
     for k in range(n + 1):
-        got = paths_of_length(n, k)
-        assert type(got) is int, f"paths_of_length({n}, {k}) should return an int, got {type(got).__name__}"
-        assert got == counts[k], f"paths_of_length({n}, {k}): expected {counts[k]}, got {got}"
-for n, k in [(3, 4), (5, -1), (0, 1)]:
-    got = paths_of_length(n, k)
-    assert got == 0, f"paths_of_length({n}, {k}): no path has that many branches, expected 0, got {got}"
-assert paths_of_length(0, 0) == 1, f"paths_of_length(0, 0): the empty path, expected 1, got {paths_of_length(0, 0)}"
+        expect(check_value(paths_of_length, references.paths_of_length, n, k, hint=CHOOSE))
+# No path has more branches than blocks, or fewer than none; the empty network has one path.
+for n, k in [(3, 4), (5, -1), (0, 1), (0, 0)]:
+    expect(check_value(paths_of_length, references.paths_of_length, n, k))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "explore_paths", "locked": true, "schema_version": 3, "solution": false}
