@@ -211,17 +211,21 @@ def test_verdicts_over_the_socket_are_the_checks_own(tmp_path, monkeypatch):
     assert [r.passed for r in records] == [r.passed for r in remote]
 
 
+def solutions_checks():
+    """The checks of the test cell the tests below grade, as its solution makes them."""
+    check_forward(Block, resnet_ref.BasicBlock, 8, 8)
+    check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+
+
 def test_a_cell_earns_only_what_the_solution_showed(tmp_path, monkeypatch):
     referee = Referee(tmp_path / "referee.sock")
     monkeypatch.setenv(REFEREE_SOCKET, str(referee.path))
     try:
         referee.begin_cell("solution")
-        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
-        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        solutions_checks()
         expected = referee.end_cell()
         referee.begin_cell("same")
-        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
-        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        solutions_checks()
         same = referee.end_cell()
         referee.begin_cell("skipped")
         check_forward(Block, resnet_ref.BasicBlock, 8, 8)
@@ -254,8 +258,7 @@ def test_while_grading_only_the_solutions_requests_run(tmp_path, monkeypatch):
     monkeypatch.setenv(REFEREE_SOCKET, str(recorder.path))
     try:
         recorder.begin_cell("test cell")
-        check_forward(Block, resnet_ref.BasicBlock, 8, 8)
-        check_shape(Block, resnet_ref.BasicBlock, 8, 16, stride=2)
+        solutions_checks()
         expected = {"test cell": recorder.end_cell()}
     finally:
         recorder.close()

@@ -84,15 +84,27 @@ def _one_thread() -> Iterator[None]:
 # --- the checks -----------------------------------------------------------------------------
 
 
+def _seeded_reference(reference, args, kwargs, generator):
+    """``reference(*args, **kwargs)``, its weights drawn from ``generator``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
+        return reference(*args, **kwargs)
+
+
+def _trace_error(call: str, problem: list[str]) -> _LearnerError:
+    """The learner's error for a forward pass that failed while its layers were traced."""
+    kind, text, hint = problem
+    error = text if kind == "raised" else f"NotATensorError: {text}"
+    return _LearnerError(f"{call} raised {error}{hint}")
+
+
 def _paired(block, reference, args, kwargs, options, generator):
     """Build both modules, randomise the reference and transplant its weights into the
     learner's; return the call's description, the reference, the learner's module and the
     input shape."""
     block = learner_code(block)
     call = describe_call(block, args, kwargs)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
-        ref = reference(*args, **kwargs)
+    ref = _seeded_reference(reference, args, kwargs, generator)
     randomise(ref, generator)
     learner = block.module(args, kwargs, options)
     shape = _input_shape(args, options)
@@ -114,7 +126,7 @@ def _paired(block, reference, args, kwargs, options, generator):
                 pairing += problem[2]
         raise _LearnerError(f"{call}: {pairing}")
     if problem is not None:
-        raise _LearnerError(f"{call} raised {problem[1]}{problem[2]}")
+        raise _trace_error(call, problem)
     transplant(ref_calls, learner, pairing)
     return call, ref, learner, shape
 
@@ -371,8 +383,7 @@ def check_preact_identity(block, *args, **kwargs) -> Result:
     x = _random(_input_shape(args, options), fresh_generator())
     calls, problem = learner.trace(x.clone())
     if problem is not None:
-        error = problem[1] if problem[0] == "raised" else f"NotATensorError: {problem[1]}"
-        raise _LearnerError(f"{call} raised {error}{problem[2]}")
+        raise _trace_error(call, problem)
     convs = [i for i, c in enumerate(calls) if c.signature[0] == "Conv2d"]
     if not convs:
         return _fail(f"{call}: found no nn.Conv2d layer to silence the residual branch with")
@@ -415,9 +426,7 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
     block = learner_code(block)
     generator = fresh_generator()
     call = describe_call(block, args, kwargs)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(2**31, (1,), generator=generator)))
-        ref = reference(*args, **kwargs)
+    ref = _seeded_reference(reference, args, kwargs, generator)
     learner = block.module(args, kwargs, options)
     shape = _input_shape(args, options)
     probe = _random(shape, generator)
@@ -426,8 +435,7 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
         raise ref_error
     learner_calls, problem = learner.trace(probe.clone())
     if problem is not None:
-        error = problem[1] if problem[0] == "raised" else f"NotATensorError: {problem[1]}"
-        raise _LearnerError(f"{call} raised {error}{problem[2]}")
+        raise _trace_error(call, problem)
     sizes = learner.dense_sizes()
     for i, ref_call in enumerate(ref_calls):
         expected = _describe_dense(dense_size(ref_call.module))
