@@ -10,9 +10,13 @@ bundle, written by ``python3 course.py release`` (which runs this module after c
 writes ``OUTDIR/resnet-course-learner/`` and ``OUTDIR/resnet-course-learner.zip`` holding
 
 - ``exercises/<assignment>/*.ipynb``, byte for byte the released notebooks;
+- ``notebooks/<chapter>.ipynb``, byte for byte the book's chapters as notebooks
+  (``book/notebooks/``), which the book's "Open in Colab" links open from where the bundle is
+  published (``repository.url`` in ``_config.yml``);
 - ``resnet_ref/``, the reference package the notebooks' setup and test cells import (its
   ``*.py`` files and package data, nothing else);
-- ``pyproject.toml``, which installs ``resnet_ref`` alone (``resnet-ref``);
+- ``pyproject.toml``, which installs ``resnet_ref`` alone (:data:`PROJECT`), so that
+  ``pip install "resnet-ref @ git+<published address>"`` works, as the chapters' first cell does;
 - ``requirements.txt``, exact pins of what a learner needs, taken from the instructor's
   ``.venv``: the dependency closure of :data:`LEARNER_PACKAGES`, which leaves out nbgrader, so
   a learner's JupyterLab has no Formgrader;
@@ -38,8 +42,10 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
+CHAPTERS = ROOT / "book" / "notebooks"
 PACKAGE = ROOT / "resnet_ref"
 NAME = "resnet-course-learner"
+PROJECT = "resnet-ref"  # the bundle's pip project: resnet_ref alone
 # What resnet_ref needs at run time (the course's pyproject.toml says the same).
 RUNTIME = ("torch", "torchvision", "tqdm", "matplotlib", "numpy", "scikit-learn")
 # What a learner installs: the runtime, plus JupyterLab and the widgets the notebooks show.
@@ -47,7 +53,14 @@ LEARNER_PACKAGES = (*RUNTIME, "jupyterlab", "ipywidgets")
 # Instructor-only packages that must never reach a learner's environment.
 FORBIDDEN = ("nbgrader",)
 # The bundle's top-level entries; nothing else is written.
-TOP_LEVEL = ("README.md", "exercises", "pyproject.toml", "requirements.txt", "resnet_ref")
+TOP_LEVEL = (
+    "README.md",
+    "exercises",
+    "notebooks",
+    "pyproject.toml",
+    "requirements.txt",
+    "resnet_ref",
+)
 # A fixed time stamp for the zip's entries, so that the same bundle gives the same zip.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -139,7 +152,7 @@ def package_data_patterns() -> list[str]:
 
 
 def pyproject_toml() -> str:
-    """A pyproject.toml that installs only the resnet_ref package, as ``resnet-ref``."""
+    """A pyproject.toml that installs only the resnet_ref package, as :data:`PROJECT`."""
     project = course_project()["project"]
     data = ", ".join(json.dumps(p) for p in package_data_patterns())
     dependencies = "".join(f'    "{name}",\n' for name in RUNTIME)
@@ -151,7 +164,7 @@ def pyproject_toml() -> str:
         'build-backend = "setuptools.build_meta"\n'
         "\n"
         "[project]\n"
-        'name = "resnet-ref"\n'
+        f'name = "{PROJECT}"\n'
         f'version = "{project["version"]}"\n'
         'description = "The reference package of the Residual Networks course."\n'
         f'requires-python = "{project.get("requires-python", ">=3.11")}"\n'
@@ -219,6 +232,12 @@ Each notebook starts with what the assignment is about and a table of its points
 cell first, then write your code where a cell says `YOUR CODE HERE` (and written answers where
 it says `YOUR ANSWER HERE`). Keep the function and class names the tasks ask for.
 
+## Reading the chapters
+
+`notebooks/` holds the course book's chapters as notebooks, the same ones the book's "Open in
+Colab" links open. Open them in the same JupyterLab (`.venv/bin/jupyter lab`): their first cell
+installs what is missing, which here is nothing.
+
 ## Checking your work
 
 A code cell that starts with a comment like `# [2 points] ...` is a test. Run it after your
@@ -245,6 +264,13 @@ def copy_exercises(target: Path, exercises: Path = EXERCISES) -> None:
         destination = target / "exercises" / notebook.parent.name / notebook.name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(notebook, destination)
+
+
+def copy_chapters(target: Path, chapters: Path = CHAPTERS) -> None:
+    """Copy the book's chapter notebooks (``book/notebooks/*.ipynb``) to ``notebooks/``."""
+    (target / "notebooks").mkdir()
+    for notebook in sorted(chapters.glob("*.ipynb")):
+        shutil.copyfile(notebook, target / "notebooks" / notebook.name)
 
 
 def copy_package(target: Path, package: Path = PACKAGE) -> None:
@@ -280,6 +306,7 @@ def build(outdir: Path) -> Path:
     archive.unlink(missing_ok=True)
     target.mkdir(parents=True)
     copy_exercises(target)
+    copy_chapters(target)
     copy_package(target)
     (target / "pyproject.toml").write_text(pyproject_toml(), encoding="utf-8")
     (target / "requirements.txt").write_text(requirements_txt(), encoding="utf-8")

@@ -11,9 +11,11 @@ Run it with the course's environment::
     .venv/bin/python scripts/sync_notebooks.py          # write the notebooks
     .venv/bin/python scripts/sync_notebooks.py --check  # exit 1 if any is out of date
 
-``python3 course.py book`` runs it before building. The repository whose ``main`` branch Colab
-opens, and from which the first cell installs the package, is ``repository.url`` in
-``_config.yml``.
+``python3 course.py book`` runs it before building. Colab opens the notebooks, and their first
+cell installs ``resnet_ref``, from where the learner bundle is published: ``repository.url`` in
+``_config.yml``, a repository whose root is the bundle (``autograder/learner_bundle.py``, which
+copies these notebooks to its ``notebooks/``). The course's own repository holds the solutions
+and is never that address.
 """
 
 import argparse
@@ -24,6 +26,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 import yaml
+
+from autograder import learner_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -56,11 +60,11 @@ def chapter_sources():
 
 
 def package_requirement(config):
-    """The pip requirement that installs the course's package from its repository."""
+    """The pip requirement that installs resnet_ref from the published learner bundle."""
     repository = config["repository"]
     url = repository["url"].rstrip("/")
     branch = repository.get("branch", "main")
-    return f"resnet-course @ git+{url}@{branch}"
+    return f"{learner_bundle.PROJECT} @ git+{url}@{branch}"
 
 
 def notebook_for(source, config):

@@ -107,7 +107,7 @@ def test_chapters_link_to_colab_and_to_their_notebook(built_book):
         page = (built_book.html / f"{docname}.html").read_text(encoding="utf-8")
         colab = (
             f"https://colab.research.google.com/github/{owner_repo}/blob/"
-            f"{repository['branch']}/book/notebooks/{name}.ipynb"
+            f"{repository['branch']}/notebooks/{name}.ipynb"
         )
         assert f'href="{colab}"' in page, f"{name}: no Colab link to {colab}"
         assert f'href="../notebooks/{name}.ipynb"' in page, f"{name}: no download link"

@@ -20,7 +20,15 @@ from grading_support import EXERCISES, SOLUTIONS, Assignment, hidden_test_lines
 from autograder import learner_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
-TOP_LEVEL = {"README.md", "exercises", "pyproject.toml", "requirements.txt", "resnet_ref"}
+TOP_LEVEL = {
+    "README.md",
+    "exercises",
+    "notebooks",
+    "pyproject.toml",
+    "requirements.txt",
+    "resnet_ref",
+}
+CHAPTERS = ROOT / "book" / "notebooks"
 FORBIDDEN_PARTS = ("solutions", "autograder", "gradebook")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)(\s*;\s*\S.*)?$")
 
@@ -125,6 +133,35 @@ def test_every_released_notebook_is_there_byte_for_byte(bundle, files):
         assert (bundle / name).read_bytes() == (ROOT / name).read_bytes(), name
 
 
+def test_every_chapter_notebook_is_there_byte_for_byte(files):
+    chapters = sorted(CHAPTERS.glob("*.ipynb"))
+    assert len(chapters) == 13
+    assert sorted(n for n in files if n.startswith("notebooks/")) == [
+        f"notebooks/{p.name}" for p in chapters
+    ]
+    for chapter in chapters:
+        assert files[f"notebooks/{chapter.name}"].read_bytes() == chapter.read_bytes()
+
+
+def test_the_chapters_install_resnet_ref_from_the_bundle(built, tmp_path):
+    # A chapter's first cell (on Colab) pip-installs "<project> @ git+<published bundle>": the
+    # project must be the bundle's, and pip must install resnet_ref, and only it, from the bundle.
+    first = json.loads((CHAPTERS / "ch04_blocks.ipynb").read_text(encoding="utf-8"))["cells"][0]
+    requirement = re.search(r'%pip install --quiet "([^"]+)"', "".join(first["source"])).group(1)
+    assert requirement.startswith(f"{learner_bundle.PROJECT} @ git+https://github.com/")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        + ["--no-deps", "--no-build-isolation", "--target", tmp_path / "site"]
+        + [built / f"{learner_bundle.NAME}.zip"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    installed = sorted(p.name for p in (tmp_path / "site").iterdir())
+    assert installed == ["resnet_ref", "resnet_ref-0.1.0.dist-info"], installed
+    assert (tmp_path / "site" / "resnet_ref" / "grading" / "checks.py").is_file()
+
+
 def test_resnet_ref_is_the_package_source_only(files):
     package = sorted(
         p.relative_to(ROOT).as_posix()
@@ -167,14 +204,16 @@ def test_no_solution_lines(texts):
 
     ``resnet_ref`` is what the book documents and what the test cells compare with, so it
     necessarily does what the solutions do, in places with the same lines (checked above to be
-    the repository's package, byte for byte). Everything else must hold none: a line counts when
-    it is found nowhere in exercises/ and is not trivially short.
+    the repository's package, byte for byte). The same holds for notebooks/, the chapters of
+    the published book, which teach the code the exercises ask for (tests/test_book_leaks.py
+    checks the book for the solutions' distinctive lines). Everything else must hold none: a
+    line counts when it is found nowhere in exercises/ and is not trivially short.
     """
     lines = region_lines("### BEGIN SOLUTION", "### END SOLUTION")
     assert lines, "found no solutions in solutions/: the check would check nothing"
     found = secret(lines, released_text(), shortest=16)
     assert found
-    assert not leaks(texts, found, skip=("resnet_ref/",))
+    assert not leaks(texts, found, skip=("resnet_ref/", "notebooks/"))
 
 
 def test_requirements_are_exact_pins_without_nbgrader(files):

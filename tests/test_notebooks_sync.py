@@ -43,7 +43,8 @@ def test_every_chapter_has_a_notebook_that_installs_the_package_first():
         source = "".join(first["source"])
         assert first["cell_type"] == "code", name
         assert "import resnet_ref" in source and "except ImportError:" in source, name
-        assert f"git+{repository['url']}@{repository['branch']}" in source, name
+        requirement = f"resnet-ref @ git+{repository['url']}@{repository['branch']}"
+        assert requirement in source, name
         for cell in notebook["cells"]:
             if cell["cell_type"] == "code":
                 assert cell["outputs"] == [] and cell["execution_count"] is None, name

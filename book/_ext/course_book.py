@@ -4,8 +4,9 @@ It does small things that Jupyter Book 1 does not do by itself:
 
 1. Launch and download: every chapter with a generated notebook in ``book/notebooks/`` (made by
    ``scripts/sync_notebooks.py``) gets two links under its title: "Open in Colab", which opens
-   that ``.ipynb`` from the course's repository (``repository.url`` and ``branch`` in
-   ``_config.yml``), and "Download notebook", a copy of the ``.ipynb`` in the built site's
+   that ``.ipynb`` from the published learner bundle (``repository.url`` and ``branch`` in
+   ``_config.yml``; the bundle keeps the notebooks in ``notebooks/``), and "Download notebook",
+   a copy of the ``.ipynb`` in the built site's
    ``notebooks/`` folder. Jupyter Book's own launch buttons would point Colab at the ``.md``
    source, which Colab cannot open.
 2. API reference: napoleon reads the first line of an attribute's or property's docstring as
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 NOTEBOOKS = Path("book") / "notebooks"  # relative to the book's root (the source directory)
 SITE_NOTEBOOKS = "notebooks"  # where the built site keeps the downloadable copies
 COLAB = "https://colab.research.google.com/github"
+BUNDLE_NOTEBOOKS = "notebooks"  # where the learner bundle keeps them (autograder/learner_bundle.py)
 
 # Napoleon handles "autodoc-process-docstring" at the default priority, 500.
 _BEFORE_NAPOLEON = 499
@@ -79,7 +81,7 @@ def _chapter_notebook(app, docname):
 
 
 def _colab_url(app, notebook):
-    """The Colab address that opens a generated notebook from the course's repository."""
+    """The Colab address that opens a generated notebook from the published learner bundle."""
     options = app.config.html_theme_options
     repository = options.get("repository_url", "").rstrip("/")
     prefix = "https://github.com/"
@@ -92,7 +94,7 @@ def _colab_url(app, notebook):
         )
         return None
     branch = options.get("repository_branch", "main")
-    path = notebook.relative_to(app.srcdir).as_posix()
+    path = f"{BUNDLE_NOTEBOOKS}/{notebook.name}"
     return f"{COLAB}/{repository[len(prefix) :]}/blob/{branch}/{path}"
 
 

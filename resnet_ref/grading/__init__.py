@@ -59,6 +59,7 @@ Every public name is importable from ``resnet_ref.grading`` itself, as the noteb
 from .checks import (
     check_attribute,
     check_count_function,
+    check_depth_comparison,
     check_forward,
     check_forward_dense,
     check_gradient_norms,
@@ -107,6 +108,7 @@ __all__ = [
     "check_attribute",
     "check_block_shape",
     "check_count_function",
+    "check_depth_comparison",
     "check_forward",
     "check_forward_dense",
     "check_gradient_norms",

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from . import referee
-from .learner import dense_size, learner_code
+from .learner import dense_size, learner_code, shown
 from .messages import (
     Result,
     _count,
@@ -493,6 +493,40 @@ def check_value(function, reference, *args, hint: str = "") -> Result:
     if got != expected:
         return _fail(f"{call}: expected {expected}, got {got}{hint}")
     return _ok(f"{call} == {expected}")
+
+
+@_refereed
+def check_depth_comparison(
+    function, depths: tuple, epochs: int, limit: int | None = None
+) -> Result:
+    """``function(depths, epochs, limit=limit)`` returns ``{"plain": {depth: error, ...},
+    "residual": {depth: error, ...}}`` with the depths in the order given and each error a
+    float in [0, 1] (assignment 4's ``compare_depths``). Only the form is checked: what the
+    errors are depends on the learner's training run."""
+    function = learner_code(function)
+    call = describe_call(function, (depths, epochs), {"limit": limit})
+    kind, content = function.returned(call, (depths, epochs), {"limit": limit})
+    if kind != "dict":
+        return _fail(f"{call} should return a dict, got {kind}")
+    kinds = [shown(key) for key, _ in content]
+    if kinds != ["plain", "residual"] or any(key[0] != "str" for key, _ in content):
+        return _fail(f'{call}: expected the keys ["plain", "residual"], got {kinds}')
+    for (_, name), (inner_kind, inner) in content:
+        if inner_kind != "dict":
+            return _fail(f"{call}[{name!r}] should be a dict of errors by depth, got {inner_kind}")
+        got = [shown(key) for key, _ in inner]
+        if got != list(depths) or any(key[0] != "int" for key, _ in inner):
+            return _fail(
+                f"{call}[{name!r}] should have the depths {list(depths)} as keys, in that"
+                f" order, got {got}"
+            )
+        for (_, depth), error in inner:
+            if error[0] != "float" or not 0.0 <= error[1] <= 1.0:
+                return _fail(
+                    f"{call}[{name!r}][{depth}] should be a training error, a float in [0, 1],"
+                    f" got {shown(error)!r}"
+                )
+    return _ok(f"{call}: errors of {len(depths)} depth(s) for both kinds")
 
 
 @_refereed

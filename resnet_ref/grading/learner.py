@@ -18,6 +18,7 @@ A failure of the learner's code (an exception, a result that is not a tensor) co
 
 from __future__ import annotations
 
+import numbers
 import operator
 from collections.abc import Callable
 
@@ -154,6 +155,66 @@ def dense_size(layer: nn.Module) -> tuple | None:
     return None
 
 
+# How much of a returned value is described: a table of results, not a data set.
+DESCRIBED_ITEMS, DESCRIBED_DEPTH = 1000, 8
+
+
+def describe_value(value, room: list[int] | None = None, depth: int = 0) -> list:
+    """``value`` as ``[type, content]`` in plain data, so that its types survive the trip to
+    the referee: ``["float", 0.25]``, ``["int", 8]``, ``["bool", True]``, ``["str", "plain"]``;
+    ``["dict", [[key, value], ...]]``, ``["list", [...]]`` and ``["tuple", [...]]`` with their
+    items described; ``[type name, repr]`` for anything else, and ``["...", ""]`` past
+    :data:`DESCRIBED_ITEMS` items or :data:`DESCRIBED_DEPTH` levels. A float is what
+    ``isinstance(value, float)`` accepts, an int any integral number but a bool."""
+    room = [DESCRIBED_ITEMS] if room is None else room
+    room[0] -= 1
+    if room[0] < 0 or depth > DESCRIBED_DEPTH:
+        return ["...", ""]
+    if isinstance(value, bool):
+        return ["bool", bool(value)]
+    if isinstance(value, float):
+        return ["float", float(value)]
+    if isinstance(value, numbers.Integral):
+        return ["int", int(value)]
+    if isinstance(value, str):
+        return ["str", str(value)[:200]]
+    if isinstance(value, dict):
+        items = [
+            [describe_value(k, room, depth + 1), describe_value(v, room, depth + 1)]
+            for k, v in value.items()
+        ]
+        return ["dict", items]
+    if isinstance(value, list | tuple):
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return [kind, [describe_value(v, room, depth + 1) for v in value]]
+    text = repr(value)
+    return [type(value).__name__, text if len(text) <= 200 else text[:197] + "..."]
+
+
+def shown(description: list):
+    """A described value (:func:`describe_value`) as a Python value to print in a message."""
+    kind, content = description
+    if kind in ("float", "int", "bool", "str"):
+        return content
+    if kind == "dict":
+        return {_hashable(shown(k)): shown(v) for k, v in content}
+    if kind in ("list", "tuple"):
+        items = [shown(v) for v in content]
+        return tuple(items) if kind == "tuple" else items
+    return _Shown(content or kind)
+
+
+def _hashable(value):
+    return value if isinstance(value, int | float | str | bool | tuple | _Shown) else repr(value)
+
+
+class _Shown(str):
+    """A value that cannot travel, printed as its own repr (no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 class LearnerCode:
     """A class or function of the learner's, as a check may use it.
 
@@ -206,6 +267,15 @@ class LearnerCode:
         if isinstance(value, tuple | list | torch.Size) and all(type(v) is int for v in value):
             return "ints", [int(v) for v in value], type(value).__name__, text
         return "other", None, type(value).__name__, text
+
+    def returned(self, call: str, args: tuple, kwargs: dict) -> list:
+        """What ``code(*args, **kwargs)`` returns, as plain data that keeps its types
+        (:func:`describe_value`)."""
+        try:
+            value = self._code(*args, **kwargs)
+        except Exception as error:
+            raise _LearnerError(f"{call} raised {_first_line(error)}{_error_hint(error)}") from None
+        return describe_value(value)
 
     def shortcut(self, call: str, args: tuple, x: torch.Tensor) -> tuple:
         """The shortcut module ``code(*args)`` builds, as ``(parameter count, output on x)``;

@@ -39,7 +39,16 @@ TENSOR_LIMIT = 64 * 1024 * 1024  # bytes of tensors in one message
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64}
 
 # What the referee may ask of the kernel: the methods of LearnerCode and LearnerModule.
-CODE_REQUESTS = ("module", "attribute", "count", "raised", "on_model", "value", "shortcut")
+CODE_REQUESTS = (
+    "module",
+    "attribute",
+    "count",
+    "raised",
+    "on_model",
+    "value",
+    "returned",
+    "shortcut",
+)
 MODULE_REQUESTS = (
     "trace",
     "load",
@@ -286,6 +295,10 @@ class RemoteCode(LearnerCode):
     def value(self, call, args, kwargs):
         """As ``LearnerCode.value``, answered by the kernel."""
         return _ask(self._channel, self._target, "value", (call, args, kwargs))
+
+    def returned(self, call, args, kwargs):
+        """As ``LearnerCode.returned``, answered by the kernel."""
+        return _ask(self._channel, self._target, "returned", (call, args, kwargs))
 
     def shortcut(self, call, args, x):
         """As ``LearnerCode.shortcut``, answered by the kernel."""

@@ -41,7 +41,12 @@ import torch.nn.functional as F
 
 import resnet_ref
 import resnet_ref.analysis
-from resnet_ref.grading import check_gradient_norms, check_leaves_model_unchanged, expect
+from resnet_ref.grading import (
+    check_depth_comparison,
+    check_gradient_norms,
+    check_leaves_model_unchanged,
+    expect,
+)
 from resnet_ref.training import TrainConfig, train
 
 # nbgrader sets NBGRADER_EXECUTION while it grades. Cells that only explore shrink then, and
@@ -196,31 +201,16 @@ def compare_depths(depths, epochs, limit=None):
 
 # %% nbgrader={"grade": true, "grade_id": "compare_depths_structure", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # [2 points] compare_depths returns {"plain": {...}, "residual": {...}} of errors in [0, 1].
-outcome = compare_depths([8], 1, limit=64)
-assert isinstance(outcome, dict), f"compare_depths should return a dict, got {type(outcome).__name__}"
-assert list(outcome) == ["plain", "residual"], f'expected the keys ["plain", "residual"], got {list(outcome)}'
-for kind in outcome:
-    assert list(outcome[kind]) == [8], f"outcome[{kind!r}] should have the depths [8] as keys, got {list(outcome[kind])}"
-    error = outcome[kind][8]
-    assert isinstance(error, float) and 0.0 <= error <= 1.0, (
-        f"outcome[{kind!r}][8] should be a training error, a float in [0, 1], got {error!r}"
-    )
+expect(check_depth_comparison(compare_depths, [8], 1, limit=64))
 print("compare_depths: ok")
 ### BEGIN HIDDEN TESTS
-outcome = compare_depths((14, 8), 1, limit=32)
-assert list(outcome) == ["plain", "residual"], f'expected the keys ["plain", "residual"], got {list(outcome)}'
-for kind in outcome:
-    assert list(outcome[kind]) == [14, 8], f"outcome[{kind!r}] should keep the depths' order [14, 8], got {list(outcome[kind])}"
-    for depth, error in outcome[kind].items():
-        assert isinstance(error, float) and 0.0 <= error <= 1.0, (
-            f"outcome[{kind!r}][{depth}] should be a training error in [0, 1], got {error!r}"
-        )
+expect(check_depth_comparison(compare_depths, (14, 8), 1, limit=32))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "explore_depths", "locked": true, "schema_version": 3, "solution": false}
 # The experiment: a few minutes on a laptop CPU; the grader runs a token version.
 if GRADING:
-    experiment = outcome  # the graded cell's token run; nothing new to learn from another
+    experiment = compare_depths([8], 1, limit=64)  # the graded check's token run again
 else:
     experiment = compare_depths([8, 20, 56], 5)
 print(f"{'depth':>6}  {'plain':>8}  {'residual':>8}   (final training error)")
