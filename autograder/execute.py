@@ -48,7 +48,7 @@ from resnet_ref.grading.referee import REFEREE_SOCKET
 from .referee import Record, Referee, shortfall
 from .sandbox import SandboxedKernelManager, bwrap_path, resnet_ref_folder
 
-# The error names the grader writes into a notebook; course.py's summary looks for them.
+# The error names the grader writes into a notebook; the summary (autograde.py) looks for them.
 STOPPED = "GradingStopped"  # the kernel was stopped or died; the reason follows
 TIMED_OUT = "CellTimedOut"  # a cell ran past the limit and was interrupted
 REFUSED = "GradingRefused"  # a test cell fell short of what its checks must show the referee

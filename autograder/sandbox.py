@@ -105,6 +105,16 @@ def sandbox_command(
     for name in ("lib", "lib64", "bin", "sbin"):
         if Path("/usr", name).exists():
             args += ["--symlink", f"usr/{name}", f"/{name}"]
+    # An environment reached through a link (a course whose .venv links to another) is named
+    # by that link in the kernel's command line: the same link leads to it in the sandbox.
+    for prefix in (sys.base_prefix, sys.prefix):
+        link = Path(os.path.abspath(prefix))
+        if link != link.resolve() and not any(link.is_relative_to(p) for p in read_only):
+            for parent in _parents(link):
+                if parent not in made and not any(parent.is_relative_to(p) for p in read_only):
+                    made.add(parent)
+                    args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--symlink", str(link.resolve()), str(link)]
     args += [
         *["--ro-bind", str(resnet_ref_folder()), "/opt/course/resnet_ref"],
         *["--proc", "/proc", "--dev", "/dev"],

@@ -82,3 +82,17 @@ def test_a_virtual_environment_under_tmp_stays_visible(tmp_path):
     # /tmp inside is the sandbox's own: writable, and nothing of the machine's /tmp beyond
     # the environment bound into it.
     assert lines[2] == "True False"
+
+
+def test_a_virtual_environment_reached_through_a_link_stays_visible(tmp_path):
+    # A course folder whose .venv links to another environment: the kernel is started by the
+    # link's path, which must lead to the environment inside the sandbox too.
+    env_dir = tmp_path / "environments" / "course-env"
+    venv.create(env_dir, with_pip=False)
+    purelib = Path(sysconfig.get_paths(vars={"base": str(env_dir)})["purelib"])
+    purelib.joinpath("course.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{ROOT}\n")
+    link = tmp_path / "course" / ".venv"
+    link.parent.mkdir()
+    link.symlink_to(env_dir)
+    lines = probe(link / "bin" / "python", tmp_path / "absent")
+    assert lines[:2] == ["0", str(link)], lines

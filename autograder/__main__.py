@@ -1,0 +1,70 @@
+"""The instructor's commands, run in the course's environment from the course folder.
+
+``python3 course.py release|collect|autograde|feedback|grades ...`` sets the environment up and
+runs ``.venv/bin/python -m autograder`` with the same arguments; each command drives nbgrader
+through its Python API (:mod:`autograder.course_folder`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .autograde import autograde
+from .course_folder import CourseFolder
+from .grades import export_grades, feedback
+from .release import release
+
+COMMANDS = {
+    "release": "generate exercises/ from solutions/ with nbgrader, check it, then write the"
+    " learner bundle to _build/learner/",
+    "collect": "copy FOLDER/<student>/*.ipynb into submitted/<student>/ASSIGNMENT/",
+    "autograde": "autograde submitted/*/ASSIGNMENT/ and summarise",
+    "feedback": "write feedback HTML for ASSIGNMENT (hidden tests and mark schemes left out)",
+    "grades": "export every grade to grades.csv",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    """The instructor commands' arguments."""
+    parsing = argparse.ArgumentParser(prog="course.py", description="instructor commands")
+    commands = parsing.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    releasing = commands.add_parser("release", help=COMMANDS["release"])
+    releasing.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    releasing.add_argument(
+        "--check", action="store_true", help="only check that exercises/ is up to date"
+    )
+    collecting = commands.add_parser("collect", help=COMMANDS["collect"])
+    collecting.add_argument("assignment")
+    collecting.add_argument("folder")
+    grading = commands.add_parser("autograde", help=COMMANDS["autograde"])
+    grading.add_argument("assignment")
+    grading.add_argument("--student", help="grade only this student")
+    grading.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="run submissions without the bubblewrap sandbox, with your rights (not advised)",
+    )
+    commands.add_parser("feedback", help=COMMANDS["feedback"]).add_argument("assignment")
+    commands.add_parser("grades", help=COMMANDS["grades"])
+    return parsing
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one instructor command on the course in the current folder."""
+    args = parser().parse_args(argv)
+    folder = CourseFolder(Path.cwd())
+    if args.command == "release":
+        release(folder, args.assignment, args.check)
+    elif args.command == "collect":
+        folder.collect(folder.known(args.assignment), args.folder)
+    elif args.command == "autograde":
+        autograde(folder, args.assignment, args.student, sandbox=not args.unsandboxed)
+    elif args.command == "feedback":
+        feedback(folder, args.assignment)
+    else:
+        export_grades(folder, folder.root / "grades.csv")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The instructor commands (``python3 course.py release|collect|autograde|...``), as run by an
+instructor, on a copy of the course that holds one small assignment.
+
+The whole workflow on a graded class is in ``tests/test_grading_e2e.py`` and
+``tests/test_hostile_submissions.py``; these check what those do not reach: grading on purpose
+without the sandbox, refusing to grade without bubblewrap, noticing a stale instructor notebook,
+and the one-line errors for a wrong assignment or an empty inbox.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "a6_theory"  # the quickest to grade: no networks to build
+NOTEBOOK = "theory"
+UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A copy of the course with one assignment, sharing this checkout's .venv."""
+    # The copy's setup must find the shared .venv up to date, or it would reinstall the
+    # package from the copy: set up here first (nothing to do when it is).
+    done = subprocess.run([sys.executable, "course.py", "setup"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path_factory.mktemp("instructor") / "course"
+    copy.mkdir()
+    for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
+        shutil.copy(ROOT / name, copy)
+    for folder in ["solutions", "exercises"]:
+        shutil.copytree(ROOT / folder / ASSIGNMENT, copy / folder / ASSIGNMENT)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+    return copy
+
+
+def course_py(course: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [sys.executable, "course.py", *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def hand_in(course: Path, tmp_path: Path, student: str) -> None:
+    """``student`` hands in the instructor's own notebook (every test passes), collected."""
+    inbox = tmp_path / "inbox"
+    (inbox / student).mkdir(parents=True)
+    shutil.copy(course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", inbox / student)
+    done = course_py(course, "collect", ASSIGNMENT, str(inbox))
+    assert done.returncode == 0, done.stderr
+    assert f"collected {student}: {NOTEBOOK}.ipynb" in done.stdout
+
+
+def test_grading_unsandboxed_says_so_on_every_line(course, tmp_path):
+    hand_in(course, tmp_path, "dana")
+    done = course_py(course, "autograde", ASSIGNMENT, "--student", "dana", "--unsandboxed")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    graded = [line for line in lines if line.startswith("already set up")]
+    assert len(graded) == 1  # course.py's own line, printed before the command is handed over
+    rest = [line for line in lines if line not in graded]
+    assert rest and all(line.startswith(UNSANDBOXED) for line in rest), rest[:5]
+    assert any("[1/1] dana: graded in" in line for line in rest), rest[-5:]
+    assert (course / "autograded" / "dana" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").is_file()
+
+
+def test_without_bubblewrap_nothing_is_graded(course, tmp_path):
+    hand_in(course, tmp_path, "erin")
+    # A PATH with the course's environment and without /usr/bin, where bwrap lives.
+    done = course_py(
+        course, "autograde", ASSIGNMENT, "--student", "erin", path=str(ROOT / ".venv" / "bin")
+    )
+    assert done.returncode != 0
+    assert "bubblewrap (bwrap) is not installed" in done.stderr
+    assert "--unsandboxed" in done.stderr
+    assert not (course / "autograded" / "erin").exists()
+
+
+def test_a_stale_instructor_notebook_fails_the_release_check(course):
+    assert course_py(course, "release", ASSIGNMENT, "--check").returncode == 0
+    source = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.pct.py"
+    original = source.read_text(encoding="utf-8")
+    try:
+        source.write_text(original + "\n# %%\nprint('a cell added to the source')\n")
+        done = course_py(course, "release", ASSIGNMENT, "--check")
+        assert done.returncode != 0
+        assert f"{NOTEBOOK}.ipynb differs from {NOTEBOOK}.pct.py" in done.stderr
+    finally:
+        source.write_text(original, encoding="utf-8")
+
+
+def test_an_unknown_assignment_lists_the_known_ones(course):
+    done = course_py(course, "autograde", "a9_nothing")
+    assert done.returncode != 0
+    assert f"unknown assignment 'a9_nothing'; known: {ASSIGNMENT}" in done.stderr
+
+
+def test_an_empty_inbox_says_what_it_expects(course, tmp_path):
+    done = course_py(course, "collect", ASSIGNMENT, str(tmp_path))
+    assert done.returncode != 0
+    assert f"no submissions in {tmp_path}: expected {tmp_path}/<student>/<notebook>.ipynb" in (
+        done.stderr
+    )
