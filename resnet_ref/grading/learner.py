@@ -164,7 +164,7 @@ def describe_value(value, room: list[int] | None = None, depth: int = 0) -> list
     the referee: ``["float", 0.25]``, ``["int", 8]``, ``["bool", True]``, ``["str", "plain"]``;
     ``["dict", [[key, value], ...]]``, ``["list", [...]]`` and ``["tuple", [...]]`` with their
     items described; ``[type name, repr]`` for anything else, and ``["...", ""]`` past
-    :data:`DESCRIBED_ITEMS` items or :data:`DESCRIBED_DEPTH` levels. A float is what
+    ``DESCRIBED_ITEMS`` items or ``DESCRIBED_DEPTH`` levels. A float is what
     ``isinstance(value, float)`` accepts, an int any integral number but a bool."""
     room = [DESCRIBED_ITEMS] if room is None else room
     room[0] -= 1
@@ -192,7 +192,7 @@ def describe_value(value, room: list[int] | None = None, depth: int = 0) -> list
 
 
 def shown(description: list):
-    """A described value (:func:`describe_value`) as a Python value to print in a message."""
+    """A described value (``describe_value``) as a Python value to print in a message."""
     kind, content = description
     if kind in ("float", "int", "bool", "str"):
         return content
@@ -270,7 +270,7 @@ class LearnerCode:
 
     def returned(self, call: str, args: tuple, kwargs: dict) -> list:
         """What ``code(*args, **kwargs)`` returns, as plain data that keeps its types
-        (:func:`describe_value`)."""
+        (``describe_value`` in this module)."""
         try:
             value = self._code(*args, **kwargs)
         except Exception as error:
