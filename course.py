@@ -14,7 +14,9 @@ Extra arguments after ``test`` go to pytest, e.g. ``python3 course.py test -x -k
 Instructor commands (nbgrader, configured by ``nbgrader_config.py``)::
 
     python3 course.py release [ASSIGNMENT]        # solutions/ -> exercises/, then check them
-    python3 course.py collect ASSIGNMENT FOLDER   # FOLDER/<student>/*.ipynb -> submitted/
+    python3 course.py due ASSIGNMENT WHEN         # the assignment's due date, in the gradebook
+    python3 course.py roster FILE.csv             # the class list, into the gradebook
+    python3 course.py collect ASSIGNMENT FOLDER   # FOLDER/<student>/ -> submitted/, with warnings
     python3 course.py autograde ASSIGNMENT        # grade submitted/*/ASSIGNMENT/
     python3 course.py feedback ASSIGNMENT         # feedback/<student>/ASSIGNMENT/*.html
     python3 course.py grades                      # export every grade to grades.csv
@@ -139,7 +141,7 @@ def test(pytest_args):
 
 # The instructor commands live in the course's environment, in autograder/__main__.py, which
 # says what each does (python3 course.py COMMAND --help); here they are only handed over.
-INSTRUCTOR_COMMANDS = ("release", "collect", "autograde", "feedback", "grades")
+INSTRUCTOR_COMMANDS = ("release", "due", "roster", "collect", "autograde", "feedback", "grades")
 
 
 def instructor(command, args):

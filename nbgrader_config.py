@@ -10,14 +10,19 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     GetGrades,
     IgnorePattern,
     LimitOutput,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 
+from autograder.deadlines import LatePolicy
 from autograder.execute import ContainedExecute
 from autograder.feedback import HideInstructorText
+from autograder.locked_cells import RestoreLockedCells
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
 
@@ -35,6 +40,21 @@ c.Execute.timeout = 120
 # A test cell a learner deleted is put back and run, rather than left for manual grading.
 # (nbgrader restores the source of edited locked cells, tests included, in any case.)
 c.OverwriteCells.add_missing_cells = True
+
+# Locked cells are put back before grading, with a warning only where a learner edited one
+# (nbgrader's own step warns for every cell with hidden tests: autograder/locked_cells.py).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreLockedCells,
+    CheckCellMetadata,
+]
+
+# A hand-in submitted after its assignment's due date (python3 course.py due ASSIGNMENT WHEN)
+# loses this share of its score per day or part of a day late (autograder/deadlines.py).
+c.AssignLatePenalties.plugin_class = LatePolicy
+c.LatePolicy.percent_per_day = 10
 
 # Submissions run in a bubblewrap sandbox, and a kernel that dies, hangs or floods its output
 # costs its own notebook the cells it broke (autograder/execute.py); nbgrader's own list of

@@ -3,15 +3,21 @@
 The commands (``python3 course.py COMMAND`` hands them to ``python -m autograder``, see
 :mod:`autograder.__main__`), each on nbgrader's Python API:
 
-- :mod:`autograder.course_folder`: the course's folders and nbgrader's API on them (and collect);
+- :mod:`autograder.course_folder`: the course's folders, nbgrader's API on them, its log file;
 - :mod:`autograder.notebooks`: instructor notebooks from their ``.pct.py`` sources (jupytext);
 - :mod:`autograder.release`: ``solutions/`` to ``exercises/``, checked;
 - :mod:`autograder.learner_bundle`: what learners get instead of this repository;
+- :mod:`autograder.roster`: the class list, into the gradebook;
+- :mod:`autograder.deadlines`: due dates and the late policy (a late-submission plugin);
+- :mod:`autograder.collect`: hand-ins into ``submitted/``, with what cannot be graded said;
 - :mod:`autograder.autograde`: grading a class, with a progress line per hand-in and a summary;
-- :mod:`autograder.grades`: scores, the grades table and feedback pages.
+- :mod:`autograder.outcomes`: what became of each learner's hand-in, for every report;
+- :mod:`autograder.exports`: the grades, wide for an LMS and long for the record;
+- :mod:`autograder.grades`: feedback pages.
 
 What grading plugs into nbgrader (``nbgrader_config.py``):
 
+- :mod:`autograder.locked_cells` puts locked cells back, warning only about a learner's edits;
 - :mod:`autograder.sandbox` starts each graded kernel inside a bubblewrap sandbox;
 - :mod:`autograder.execute` runs a submission's notebook in it and contains what goes wrong;
 - :mod:`autograder.referee` decides the test cells' checks in the grading process;

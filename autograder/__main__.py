@@ -11,17 +11,25 @@ import argparse
 from pathlib import Path
 
 from .autograde import autograde
+from .collect import collect
 from .course_folder import CourseFolder
-from .grades import export_grades, feedback
+from .deadlines import due_date, set_due_date
+from .exports import export_grades
+from .grades import feedback
 from .release import release
+from .roster import import_roster
 
 COMMANDS = {
     "release": "generate exercises/ from solutions/ with nbgrader, check it, then write the"
     " learner bundle to _build/learner/",
-    "collect": "copy FOLDER/<student>/*.ipynb into submitted/<student>/ASSIGNMENT/",
+    "due": "set ASSIGNMENT's due date (e.g. '2027-01-15 17:00 UTC') in the gradebook",
+    "roster": "import the class list (CSV: id, first_name, last_name, email, lms_user_id)",
+    "collect": "copy FOLDER/<student>/ into submitted/<student>/ASSIGNMENT/ and say what"
+    " cannot be graded",
     "autograde": "autograde submitted/*/ASSIGNMENT/ and summarise",
     "feedback": "write feedback HTML for ASSIGNMENT (hidden tests and mark schemes left out)",
-    "grades": "export every grade to grades.csv",
+    "grades": "export the grades: grades_wide.csv for an LMS, grades.csv one row per learner"
+    " and assignment",
 }
 
 
@@ -34,6 +42,10 @@ def parser() -> argparse.ArgumentParser:
     releasing.add_argument(
         "--check", action="store_true", help="only check that exercises/ is up to date"
     )
+    due = commands.add_parser("due", help=COMMANDS["due"])
+    due.add_argument("assignment")
+    due.add_argument("when", help="a date and time with its zone: '2027-01-15 17:00 UTC'")
+    commands.add_parser("roster", help=COMMANDS["roster"]).add_argument("file")
     collecting = commands.add_parser("collect", help=COMMANDS["collect"])
     collecting.add_argument("assignment")
     collecting.add_argument("folder")
@@ -56,14 +68,19 @@ def main(argv: list[str] | None = None) -> None:
     folder = CourseFolder(Path.cwd())
     if args.command == "release":
         release(folder, args.assignment, args.check)
+    elif args.command == "due":
+        set_due_date(folder, args.assignment, args.when)
+    elif args.command == "roster":
+        import_roster(folder, args.file)
     elif args.command == "collect":
-        folder.collect(folder.known(args.assignment), args.folder)
+        assignment = folder.known(args.assignment)
+        collect(folder, assignment, args.folder, timed=due_date(folder, assignment) is not None)
     elif args.command == "autograde":
         autograde(folder, args.assignment, args.student, sandbox=not args.unsandboxed)
     elif args.command == "feedback":
         feedback(folder, args.assignment)
     else:
-        export_grades(folder, folder.root / "grades.csv")
+        export_grades(folder, folder.root / "grades_wide.csv", folder.root / "grades.csv")
 
 
 if __name__ == "__main__":

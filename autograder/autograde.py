@@ -5,28 +5,55 @@ release goes to a scratch folder, ``exercises/`` stays untouched), so the gradeb
 holds the current tests. Then nbgrader autogrades each student's hand-in in
 ``submitted/<student>/<assignment>/``, adding students it does not know, with the course's
 ``nbgrader_config.py``: every kernel in the bubblewrap sandbox, the test cells decided by the
-referee (:mod:`autograder.execute`). A line per hand-in shows the progress.
+referee (:mod:`autograder.execute`). A hand-in with no notebook of the assignment, or one
+nbformat cannot read, is not handed to nbgrader: it is recorded as not processed, with why.
 
-The summary gives each student's total and names the hand-ins the grader had to contain (a
-kernel that died, hung or flooded: ``GradingStopped``, ``CellTimedOut``) or whose test cells
-the referee refused (``GradingRefused``); then the command fails, so that a script running it
-notices. Without bwrap it refuses to run, unless told to grade unsandboxed on purpose: then
-every line it prints says so.
+The console gets a line per hand-in and what an instructor must act on: a locked cell a
+learner edited, a hand-in that could not be processed. nbgrader's full log goes to
+``.nbgrader.log``. The summary gives every learner's outcome (:mod:`autograder.outcomes`:
+graded, contained, not processed, not submitted), lateness and points waiting for hand
+grading, then names the learners that need a look; the command fails when some hand-in
+could not be processed or had to be contained, so that a script running it notices. Without
+bwrap it refuses to run, unless told to grade unsandboxed on purpose: then every line it
+prints says so.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
 import time
+import warnings
 
-from .course_folder import CourseFolder, check, nbgrader_api
-from .execute import REFUSED, STOPPED, TIMED_OUT
-from .grades import print_scores
+from .collect import TIMESTAMP, expected_notebooks, notebook_problem
+from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
+from .deadlines import due_date, late_by
+from .locked_cells import EDITED
+from .outcomes import (
+    CONTAINED,
+    NEED_A_LOOK,
+    NOT_PROCESSED,
+    REFUSED_CELLS,
+    Outcome,
+    class_outcomes,
+    save_run,
+)
 
 UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
+# What of nbgrader's log reaches the console: a learner's edits to locked cells (nbgrader puts
+# them back before grading), and about the instructor's solution, its one run for the referee
+# and any check it fails.
+EDITS = (EDITED, "Missing grade cell", "Missing task cell")
+ABOUT_THE_SOLUTION = (
+    "recording what the solution's test cells check",
+    "the solution fails a check",
+)
+LOOK_FOR = {
+    NOT_PROCESSED: "not processed (nothing could be graded; the learner should hand in again)",
+    CONTAINED: "contained (stopped by the grader: a cell timed out, the kernel died or flooded)",
+    REFUSED_CELLS: "refused (test cells the referee refused: read the notebook)",
+}
 
 
 class Prefixed:
@@ -47,6 +74,54 @@ class Prefixed:
     def flush(self) -> None:
         """Flush the underlying stream."""
         self.stream.flush()
+
+
+def hand_in_problem(folder: CourseFolder, assignment: str, student: str) -> str | None:
+    """Why ``student``'s hand-in cannot be given to nbgrader, or None when it can."""
+    expected = expected_notebooks(folder, assignment)
+    hand_in = folder.submitted / student / assignment
+    received = sorted(p.name for p in hand_in.iterdir() if p.name != TIMESTAMP)
+    present = [name for name in expected if name in received]
+    if not present:
+        return (
+            f"no notebook named {' or '.join(expected)}; received:"
+            f" {', '.join(received) or 'nothing'}"
+        )
+    for name in present:
+        problem = notebook_problem(hand_in / name)
+        if problem:
+            return f"{name} {problem}"
+    return None
+
+
+def log_lines(log: str, about: tuple[str, ...]) -> list[str]:
+    """The messages of an nbgrader ``log`` that hold any of the words ``about``."""
+    return [
+        line.split("] ", 1)[-1].strip()
+        for line in log.splitlines()
+        if any(words in line for words in about)
+    ]
+
+
+def grade_one(api, folder: CourseFolder, assignment: str, student: str) -> dict:
+    """Autograde one hand-in; return its run record (see :mod:`autograder.outcomes`)."""
+    started = time.monotonic()
+    problem = hand_in_problem(folder, assignment, student)
+    if problem:
+        return {"not_processed": problem, "edited": [], "seconds": 0.0}
+    with warnings.catch_warnings(record=True) as caught:
+        # SQLAlchemy warns about nbgrader's own session handling, once per hand-in.
+        warnings.simplefilter("always")
+        result = api.autograde(assignment, student, force=True)
+    log = result.get("log", "") + "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+    append_log(folder, f"autograde {assignment} {student}", log + (result.get("error") or ""))
+    for message in log_lines(log, ABOUT_THE_SOLUTION):
+        print(f"  {message}")
+    run = {"edited": log_lines(log, EDITS), "seconds": round(time.monotonic() - started, 1)}
+    if not result.get("success"):
+        reason = (result.get("error") or "").strip().splitlines()[-1:] or ["no reason given"]
+        run["not_processed"] = f"nbgrader could not grade it: {reason[0]} (see {LOG_FILE})"
+    return run
 
 
 def autograde(
@@ -72,53 +147,54 @@ def autograde(
     with tempfile.TemporaryDirectory() as scratch:
         registering = nbgrader_api(folder, CourseDirectory={"release_directory": scratch})
         result = registering.generate_assignment(assignment, force=True)
-        check(result, f"registering {assignment} in the gradebook")
+        append_log(folder, f"register {assignment}", check(result, f"registering {assignment}"))
     api = nbgrader_api(folder, ContainedExecute={"sandbox": sandbox})
-    failed = []
+    print(f"{assignment}: grading {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
+    runs = {}
     for number, name in enumerate(students, 1):
-        started = time.monotonic()
-        result = api.autograde(assignment, name, force=True)
-        print(result.get("log", ""), end="")
-        took = time.monotonic() - started
-        if result.get("success"):
-            print(f"[{number}/{len(students)}] {name}: graded in {took:.1f} s", flush=True)
+        run = runs[name] = grade_one(api, folder, assignment, name)
+        if run.get("not_processed"):
+            print(f"[{number}/{len(students)}] {name}: NOT PROCESSED: {run['not_processed']}")
         else:
-            failed.append(name)
-            reason = (result.get("error") or "").strip().splitlines()[-1:] or ["no reason given"]
-            print(f"[{number}/{len(students)}] {name}: NOT GRADED: {reason[0]}", flush=True)
-    print_scores(api, assignment)
-    contained = print_flagged(folder, assignment, (STOPPED, TIMED_OUT), "contained by the grader")
-    refused = print_flagged(folder, assignment, (REFUSED,), "refused by the referee")
-    problems = []
-    if failed:
-        problems.append(f"nbgrader could not grade: {', '.join(failed)}; see above")
-    if contained:
-        problems.append(f"submissions stopped by the grader: {', '.join(contained)}")
-    if refused:
-        problems.append(f"test cells refused by the referee: {', '.join(refused)}")
-    if problems:
-        raise SystemExit("; ".join(problems))
+            print(f"[{number}/{len(students)}] {name}: graded in {run['seconds']:.1f} s")
+        for edit in run["edited"]:
+            print(f"  WARNING {name}: {edit}")
+        sys.stdout.flush()
+    save_run(folder, assignment, runs)
+    outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
+    print_summary(folder, assignment, outcomes)
+    act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]
+    if act_on:
+        print(f"{assignment}: {len(act_on)} hand-in(s) need a look")
+        for outcome, meaning in LOOK_FOR.items():
+            named = [o.student for o in act_on if o.outcome == outcome]
+            if named:
+                print(f"  {meaning}: {', '.join(named)}")
+        raise SystemExit(f"{assignment}: {len(act_on)} hand-in(s) need a look (see above)")
 
 
-def print_flagged(folder: CourseFolder, assignment: str, errors: tuple, what: str) -> list[str]:
-    """Print, and return, the students with a graded cell that holds one of the ``errors``.
-
-    The grader writes these errors into a cell (:mod:`autograder.execute`); the graded
-    notebooks in ``autograded/`` are read back for them.
-    """
-    found = {}
-    for path in sorted(folder.autograded.glob(f"*/{assignment}/*.ipynb")):
-        student = path.parent.parent.name
-        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
-        for cell in cells:
-            for output in cell.get("outputs", []):
-                if output.get("ename") in errors:
-                    found.setdefault(student, f"{path.name}: {output['evalue']}")
-                    break
-            if student in found:
-                break
-    if found:
-        print(f"{assignment}: {len(found)} submission(s) {what}")
-        for student, reason in found.items():
-            print(f"  {student:<24} {reason}")
-    return list(found)
+def print_summary(folder: CourseFolder, assignment: str, outcomes: list[Outcome]) -> None:
+    """Print one line per learner: outcome, score, lateness, points left to grade by hand."""
+    due = due_date(folder, assignment)
+    when = f"due {due:%Y-%m-%d %H:%M} UTC" if due else "no due date"
+    print(f"{assignment} ({when}): {len(outcomes)} learner(s)")
+    for o in outcomes:
+        line = f"  {o.student:<16} {o.outcome:<14}"
+        if o.score is not None:
+            line += f" {o.score:6.1f} / {o.max_score:g}"
+            if o.seconds_late:
+                line += f"  late by {late_by(o.seconds_late)} (-{o.penalty:g})"
+            if o.pending:
+                line += f"  {o.pending:g} point(s) to grade by hand"
+        if o.reason:
+            line += f"  {o.reason}"
+        print(line)
+    pending = [o.student for o in outcomes if o.pending]
+    if pending:
+        print(
+            f"{len(pending)} hand-in(s) wait for hand grading: {', '.join(pending)}"
+            " (in Formgrader: .venv/bin/jupyter lab here, then Nbgrader > Formgrader)"
+        )
+    edited = [o.student for o in outcomes if o.edited]
+    if edited:
+        print(f"locked cells edited (originals put back, see above): {', '.join(edited)}")

@@ -10,8 +10,8 @@ drives nbgrader: in this process, with the folder's configuration, never through
 from __future__ import annotations
 
 import os
-import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
@@ -20,6 +20,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 CONFIG_FILE = "nbgrader_config.py"
+LOG_FILE = ".nbgrader.log"  # nbgrader's full log of every command, in the course folder
 TEXT_NOTEBOOK = ".pct.py"  # jupytext percent format: the reviewable source of a notebook
 
 
@@ -62,22 +63,6 @@ class CourseFolder:
         """The students with a hand-in of ``assignment`` in ``submitted/``."""
         return sorted(p.parent.name for p in self.submitted.glob(f"*/{assignment}") if p.is_dir())
 
-    def collect(self, assignment: str, inbox: Path | str) -> None:
-        """Copy ``inbox/<student>/*.ipynb`` into ``submitted/<student>/<assignment>/``."""
-        inbox = Path(inbox).resolve()
-        hand_ins = sorted(p for p in inbox.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
-        if not hand_ins:
-            raise SystemExit(
-                f"no submissions in {inbox}: expected {inbox}/<student>/<notebook>.ipynb"
-            )
-        for student in hand_ins:
-            target = self.submitted / student.name / assignment
-            target.mkdir(parents=True, exist_ok=True)
-            notebooks = sorted(student.glob("*.ipynb"))
-            for notebook in notebooks:
-                shutil.copy2(notebook, target / notebook.name)
-            print(f"collected {student.name}: {', '.join(p.name for p in notebooks)}")
-
     def config(self, **settings: dict) -> Config:
         """The folder's nbgrader configuration, ``settings`` (``{"Section": {...}}``) on top."""
         config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
@@ -94,6 +79,15 @@ def nbgrader_api(folder: CourseFolder, **settings: dict) -> NbGraderAPI:
         os.environ["PATH"] = f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"
     config = folder.config(**settings)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def append_log(folder: CourseFolder, heading: str, text: str) -> None:
+    """Keep ``text`` (a part of nbgrader's log) in the folder's log file, under ``heading``."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with open(folder.root / LOG_FILE, "a", encoding="utf-8") as log:
+        log.write(f"=== {stamp} {heading}\n{text}")
+        if text and not text.endswith("\n"):
+            log.write("\n")
 
 
 def check(result: dict, what: str) -> str:

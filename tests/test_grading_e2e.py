@@ -491,12 +491,12 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     run("collect", A2, str(inbox))
     assert sorted(p.name for p in (copy / "submitted").iterdir()) == ["alice", "bob", "carol"]
     output = run("autograde", A2)
-    assert re.search(r"alice\s+18\.0 / 18\.0", output), output
+    assert re.search(r"alice\s+graded\s+18\.0 / 18\b", output), output
     # The solution ran once, for the referee's record, which the next autograde reads back.
     assert output.count("recording what the solution's test cells check") == 1, output
     assert len(list((copy / ".referee").glob(f"{A2}-{notebook}-*.json"))) == 1
     again = run("autograde", A2, "--student", "alice")
-    assert re.search(r"alice\s+18\.0 / 18\.0", again), again
+    assert re.search(r"alice\s+graded\s+18\.0 / 18\b", again), again
     assert "recording what the solution's test cells check" not in again, again
     run("feedback", A2)
     for student in ["alice", "bob", "carol"]:

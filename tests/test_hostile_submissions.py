@@ -232,7 +232,7 @@ def test_the_batch_completed_and_names_the_contained(batch):
     assert set(batch.scores) == students, log[-3000:]
     assert all(set(cells) == set(A2.cells) for cells in batch.scores.values())
     assert batch.autograde.returncode != 0  # the summary's exit code flags the contained ones
-    stopped = re.search(r"submissions stopped by the grader: ([^;\n]*)", log)
+    stopped = re.search(r"  contained \(stopped by the grader[^)]*\): ([^\n]*)", log)
     assert stopped, log[-3000:]
     named = set(stopped.group(1).split(", "))
     for attack in ["kernel_exits", "sleeps_forever", "hangs_ignoring_interrupts"]:
@@ -240,7 +240,7 @@ def test_the_batch_completed_and_names_the_contained(batch):
     assert "output_flooded" in " ".join(named)
     assert not named & {*CONTROLS, TWIN}
     # Attacks that keep their test cells from failing are caught by the referee, and named.
-    refused = re.search(r"test cells refused by the referee: ([^;\n]*)", log)
+    refused = re.search(r"  refused \(test cells the referee refused[^)]*\): ([^\n]*)", log)
     assert refused, log[-3000:]
     named = set(refused.group(1).split(", "))
     for attack in ["expect_disabled", "checks_rebound", "later_cells_rewritten"]:

@@ -1,0 +1,99 @@
+"""Collecting hand-ins: ``FOLDER/<student>/`` into ``submitted/<student>/<assignment>/``.
+
+An inbox is what an LMS download or nbgrader's exchange gives: one folder per learner. Each
+folder is copied whole, so the instructor keeps exactly what was received, including
+``timestamp.txt`` (the submission time, which nbgrader compares with the assignment's due
+date). What would stop a hand-in from being graded is said, by learner and file name:
+
+- a folder with no notebook at all (an empty folder, a PDF instead of the notebook);
+- a file that is not a notebook, or a ``.ipynb`` file that nbformat cannot read;
+- a notebook whose name is not one of the assignment's (``blocks (1).ipynb``, as a browser
+  names a second download). When it is the only notebook handed in for the only notebook the
+  learner is missing, it is renamed to the expected name, and the rename is reported.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from .course_folder import CourseFolder
+
+TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
+
+
+def notebook_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be graded as a notebook, or None when it can."""
+    if path.suffix != ".ipynb":
+        return "is not a notebook"
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises JSON, validation and encoding errors alike
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return f"is not a readable notebook ({reason[:120]})"
+    return None
+
+
+def expected_notebooks(folder: CourseFolder, assignment: str) -> list[str]:
+    """The file names of ``assignment``'s notebooks, as learners received them."""
+    return sorted(p.name for p in (folder.exercises / assignment).glob("*.ipynb"))
+
+
+def matched_names(handed_in: list[str], expected: list[str]) -> dict[str, str]:
+    """Renames that give a misnamed notebook its expected name, where that is unambiguous."""
+    unmatched = [name for name in handed_in if name not in expected]
+    missing = [name for name in expected if name not in handed_in]
+    if len(unmatched) == 1 and len(missing) == 1:
+        return {unmatched[0]: missing[0]}
+    return {}
+
+
+def collect(
+    folder: CourseFolder, assignment: str, inbox: Path | str, timed: bool = False
+) -> list[str]:
+    """Copy each ``inbox/<student>/`` into ``submitted/<student>/<assignment>/``.
+
+    Prints a line per learner, with what was renamed or cannot be graded; returns the
+    warnings (one line each, naming the learner) that it printed. ``timed``: the assignment
+    has a due date, so a hand-in without its submission time is worth a warning.
+    """
+    inbox = Path(inbox).resolve()
+    if not inbox.is_dir():
+        raise SystemExit(f"no folder {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
+    learners = sorted(p for p in inbox.iterdir() if p.is_dir())
+    if not learners:
+        raise SystemExit(f"no submissions in {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
+    expected = expected_notebooks(folder, assignment)
+    warnings = []
+    for learner in learners:
+        files = sorted(p for p in learner.iterdir() if p.is_file() and p.name != TIMESTAMP)
+        problems = {p.name: notebook_problem(p) for p in files}
+        notebooks = [name for name, problem in problems.items() if problem is None]
+        renames = matched_names(notebooks, expected)
+        target = folder.submitted / learner.name / assignment
+        if target.exists():
+            shutil.rmtree(target)  # a new hand-in replaces the old one, whole
+        shutil.copytree(learner, target)
+        for old, new in renames.items():
+            (target / old).rename(target / new)
+        received = ", ".join(p.name for p in files) or "nothing"
+        print(f"collected {learner.name}: {received}")
+        found = []
+        for old, new in renames.items():
+            found.append(f"{old} renamed to {new}, the notebook it replaces")
+        for name, problem in problems.items():
+            if problem:
+                found.append(f"{name} {problem}")
+        for name in notebooks:
+            if name not in expected and name not in renames:
+                found.append(f"{name} is not a notebook of {assignment} ({', '.join(expected)})")
+        if not notebooks:
+            found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
+        if timed and not (learner / TIMESTAMP).is_file():
+            found.append(f"no {TIMESTAMP}: the submission time is unknown, so it counts as on time")
+        for line in found:
+            warnings.append(f"{learner.name}: {line}")
+            print(f"  WARNING {learner.name}: {line}")
+    return warnings

@@ -1,0 +1,77 @@
+"""Due dates and the late policy, in nbgrader's own terms.
+
+A due date belongs to an assignment in the gradebook (:func:`set_due_date`, ``course.py due``);
+a hand-in's submission time is its ``timestamp.txt``, which ``collect`` keeps. When nbgrader
+autogrades a hand-in submitted after the due date, its ``AssignLatePenalties`` step asks the
+late-submission plugin configured in ``nbgrader_config.py`` for a penalty: the course's
+:class:`LatePolicy` takes ``percent_per_day`` of the notebook's score for every day or part of
+a day late, never more than the score. nbgrader subtracts the penalty from the score it reports,
+exports and shows in Formgrader.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from nbgrader.plugins import LateSubmissionPlugin
+from nbgrader.utils import parse_utc
+from traitlets import Float
+
+from .course_folder import CourseFolder, nbgrader_api
+
+DAY = 24 * 3600
+
+
+class LatePolicy(LateSubmissionPlugin):
+    """A share of the score per started day late (``c.LatePolicy.percent_per_day``)."""
+
+    percent_per_day = Float(
+        10.0, help="percent of the notebook's score taken per day, or part of a day, late"
+    ).tag(config=True)
+
+    def late_submission_penalty(self, student_id: str, score: float, total_seconds_late: float):
+        """The points taken from ``score`` for a hand-in ``total_seconds_late`` late."""
+        days = math.ceil(total_seconds_late / DAY)
+        return min(score, score * self.percent_per_day / 100 * days)
+
+    def describe(self) -> str:
+        """The policy in words, for summaries and exports."""
+        return f"{self.percent_per_day:g}% of the score per started day late"
+
+
+def late_by(seconds: float) -> str:
+    """A lateness in days, hours and minutes: ``1 d 2 h 30 min``."""
+    minutes = math.ceil(seconds / 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min")]
+    return " ".join(f"{count} {unit}" for count, unit in parts if count) or "0 min"
+
+
+def parse_due_date(text: str) -> datetime:
+    """A due date as the instructor writes it (``2027-01-15 17:00 UTC``, ISO 8601, an offset)."""
+    try:
+        return parse_utc(text)
+    except Exception:  # dateutil raises ParserError, ValueError or OverflowError
+        raise SystemExit(
+            f"cannot read the due date {text!r}: write it like '2027-01-15 17:00 UTC' or"
+            " '2027-01-15T17:00:00+01:00'"
+        ) from None
+
+
+def set_due_date(folder: CourseFolder, assignment: str, when: str) -> datetime:
+    """Record ``assignment``'s due date in the gradebook; return it, in UTC."""
+    folder.known(assignment)
+    due = parse_due_date(when)
+    with nbgrader_api(folder).gradebook as gradebook:
+        gradebook.update_or_create_assignment(assignment, duedate=due)
+    print(f"{assignment} is due {due:%Y-%m-%d %H:%M} UTC")
+    return due
+
+
+def due_date(folder: CourseFolder, assignment: str) -> datetime | None:
+    """``assignment``'s due date in UTC, or None when it has none (or is not registered)."""
+    with nbgrader_api(folder).gradebook as gradebook:
+        found = [a for a in gradebook.assignments if a.name == assignment]
+        return found[0].duedate if found else None

@@ -1,0 +1,131 @@
+"""What became of each learner's hand-in of an assignment: the one account of a class.
+
+An :class:`Outcome` says, for one learner, which of these holds, and why:
+
+- ``graded``: nbgrader graded the hand-in; its score (after any late penalty) is real, even 0;
+- ``contained``: graded, but the grader had to stop part of it (a cell that ran past the time
+  limit, a kernel that died or flooded its output); the cells it broke scored zero;
+- ``refused``: graded, but a test cell fell short of what its checks must show the referee
+  (it never reached them, or reached them with a tampered request); that cell scored zero;
+- ``not processed``: there was a hand-in, but nothing could be graded (no notebook of the
+  assignment, a file that is not a notebook); the learner scores nothing until it is fixed;
+- ``not submitted``: a learner of the class (the gradebook's students: the roster, and everyone
+  graded before) with no hand-in.
+
+It also carries the late penalty, the points that still wait for hand grading, the locked cells
+the learner edited (nbgrader put them back) and the grading time. The autograde summary, the
+grade exports and the class report all read outcomes from here, so they cannot disagree.
+
+What only the grading run knows (why a hand-in was not processed, edited cells, time taken) is
+kept in ``grading/<assignment>.json`` by ``autograde`` (:func:`save_run`); the rest comes from
+the gradebook, ``submitted/`` and the graded notebooks in ``autograded/``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course_folder import CourseFolder, nbgrader_api
+from .execute import REFUSED, STOPPED, TIMED_OUT
+
+GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_SUBMITTED = (
+    "graded",
+    "contained",
+    "refused",
+    "not processed",
+    "not submitted",
+)
+NEED_A_LOOK = (CONTAINED, REFUSED_CELLS, NOT_PROCESSED)
+RUNS = "grading"  # grading/<assignment>.json, in the course folder
+
+
+@dataclass
+class Outcome:
+    """One learner's result on one assignment (see the module)."""
+
+    student: str
+    outcome: str
+    name: str = ""
+    reason: str = ""
+    score: float | None = None  # after the late penalty
+    max_score: float = 0.0
+    penalty: float = 0.0
+    seconds_late: float = 0.0
+    pending: float = 0.0  # points that wait for hand grading
+    edited: list[str] = field(default_factory=list)
+    seconds: float | None = None  # time the autograder took
+
+
+def run_record(folder: CourseFolder, assignment: str) -> dict:
+    """What the grading runs of ``assignment`` recorded, per student."""
+    path = folder.root / RUNS / f"{assignment}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def save_run(folder: CourseFolder, assignment: str, runs: dict) -> Path:
+    """Merge ``runs`` (student: record) into ``grading/<assignment>.json``."""
+    path = folder.root / RUNS / f"{assignment}.json"
+    path.parent.mkdir(exist_ok=True)
+    record = run_record(folder, assignment) | runs
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def grader_errors(notebook: Path) -> dict[str, str]:
+    """The errors the grader wrote into a graded ``notebook``: the first of each kind."""
+    found = {}
+    for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
+        for output in cell.get("outputs", []):
+            if output.get("ename") in (STOPPED, TIMED_OUT, REFUSED):
+                found.setdefault(output["ename"], f"{notebook.name}: {output['evalue']}")
+    return found
+
+
+def class_outcomes(folder: CourseFolder, assignment: str) -> list[Outcome]:
+    """Every learner's :class:`Outcome` on ``assignment``, sorted by student id."""
+    runs = run_record(folder, assignment)
+    handed_in = set(folder.students(assignment))
+    outcomes = []
+    with nbgrader_api(folder).gradebook as gradebook:
+        known = {s.id: s for s in gradebook.students}
+        found = [a for a in gradebook.assignments if a.name == assignment]
+        max_score = found[0].max_score if found else 0.0
+        submissions = {s.student.id: s for s in found[0].submissions} if found else {}
+        for student in sorted(set(known) | handed_in):
+            person = known.get(student)
+            name = " ".join(
+                filter(
+                    None, [getattr(person, "first_name", None), getattr(person, "last_name", None)]
+                )
+            )
+            run = runs.get(student, {})
+            outcome = Outcome(student, GRADED, name=name, max_score=max_score)
+            outcome.edited, outcome.seconds = run.get("edited", []), run.get("seconds")
+            submission = submissions.get(student)
+            if student not in handed_in:
+                outcome.outcome = NOT_SUBMITTED
+            elif run.get("not_processed") or submission is None:
+                outcome.outcome = NOT_PROCESSED
+                outcome.reason = run.get("not_processed") or "not autograded yet"
+            else:
+                outcome.penalty = submission.late_submission_penalty or 0.0
+                outcome.score = submission.score - outcome.penalty
+                outcome.seconds_late = submission.total_seconds_late or 0.0
+                outcome.pending = sum(
+                    grade.max_score
+                    for notebook in submission.notebooks
+                    for grade in notebook.grades
+                    if grade.needs_manual_grade
+                )
+                errors = {}
+                for notebook in sorted((folder.autograded / student / assignment).glob("*.ipynb")):
+                    errors = grader_errors(notebook) | errors
+                stopped = errors.get(STOPPED) or errors.get(TIMED_OUT)
+                if stopped:
+                    outcome.outcome, outcome.reason = CONTAINED, stopped
+                elif REFUSED in errors:
+                    outcome.outcome, outcome.reason = REFUSED_CELLS, errors[REFUSED]
+            outcomes.append(outcome)
+    return outcomes

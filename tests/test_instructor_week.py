@@ -1,0 +1,247 @@
+"""An instructor's week with a real class, driven through the README's instructor commands.
+
+One class hands in ``a6_theory`` (code tests and written answers, the quickest to grade) with
+every case an instructor meets: a correct hand-in, a blank one, a wrong one, a syntax error, a
+file that is not a notebook, a misnamed notebook, a late one, a cell that never ends, a test
+cell a learner emptied, and a learner of the roster who hands in nothing (and one who hands in
+without being on the roster). The workflow runs once, in a copy of the course
+(``week``): roster, due date, collect, autograde, hand grading through nbgrader's API, grades
+and feedback. The tests then read what each command printed and wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from grading_support import Assignment, broken_syntax, fill_release
+from nbgrader.api import Gradebook
+
+ROOT = Path(__file__).resolve().parents[1]
+A6 = Assignment("a6_theory", ["theory"])
+DUE = "2027-01-15 17:00 UTC"
+ON_TIME = "2027-01-15 16:59:00.000000 UTC"
+LATE = "2027-01-17 09:00:00.000000 UTC"  # 1 d 16 h late: two started days, 20% of the score
+CELL_LIMIT = 8  # seconds a cell may run in this course copy, so the endless loop ends soon
+ROSTER = {  # id: first name, last name, email, LMS id
+    "ana": ("Ana", "Abe", "ana@uni.test", "1001"),
+    "ben": ("Ben", "Bo", "ben@uni.test", "1002"),
+    "cam": ("Cam", "Cole", "cam@uni.test", "1003"),
+    "dan": ("Dan", "Dunn", "dan@uni.test", "1004"),
+    "eve": ("Eve", "Eto", "eve@uni.test", "1005"),
+    "fin": ("Fin", "Fox", "fin@uni.test", "1006"),
+    "gil": ("Gil", "Gill", "gil@uni.test", "1007"),
+    "hana": ("Hana", "Hu", "hana@uni.test", "1008"),
+    "ida": ("Ida", "Ito", "ida@uni.test", "1009"),
+}
+HAND_GRADED = {"ana": 15.0}  # points ana's written answers earn from the instructor
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Week:
+    """The course copy after the week, and what each command printed."""
+
+    course: Path
+    printed: dict[str, subprocess.CompletedProcess]
+
+    def table(self, name: str) -> list[dict[str, str]]:
+        with (self.course / name).open(newline="", encoding="utf-8") as file:
+            return list(csv.DictReader(file))
+
+
+def hand_ins() -> dict[str, tuple[dict[str, str], str | None]]:
+    """Each learner's files (name: text) and submission time; ``ida`` hands in nothing."""
+    (notebook,) = A6.notebooks
+    release, solution = A6.release(notebook), A6.solution(notebook)
+    correct = json.dumps(fill_release(release, solution, {}))
+    wrong = fill_release(release, solution, A6.submissions["mutant_count_linear"].sections)
+    endless = fill_release(release, solution, {"count_paths": "while True:\n    pass\n"})
+    emptied = json.loads(correct)
+    for cell in emptied["cells"]:
+        if cell.get("id") == "test_count_paths":
+            cell["source"] = "pass  # nothing to test\n"
+    return {
+        "ana": ({"theory.ipynb": correct}, ON_TIME),
+        "ben": ({"theory.ipynb": release.read_text(encoding="utf-8")}, ON_TIME),
+        "cam": ({"theory.ipynb": json.dumps(wrong)}, ON_TIME),
+        "dan": ({"theory.ipynb": json.dumps(broken_syntax(json.loads(correct)))}, ON_TIME),
+        "eve": ({"theory.pdf": "%PDF-1.4 not a notebook"}, ON_TIME),
+        "fin": ({"theory (1).ipynb": correct}, ON_TIME),
+        "gil": ({"theory.ipynb": correct}, LATE),
+        "hana": ({"theory.ipynb": json.dumps(endless)}, ON_TIME),
+        "joe": ({"theory.ipynb": json.dumps(emptied)}, ON_TIME),  # not on the roster
+    }
+
+
+def grade_by_hand(course: Path, student: str, points: float) -> None:
+    """Give ``student``'s written answers ``points`` in all, as Formgrader would."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook("theory", A6.name, student)
+        answers = [g for g in notebook.grades if g.cell.max_score and g.needs_manual_grade]
+        left = points
+        for grade in answers:
+            grade.manual_score = min(grade.max_score, left)
+            left -= grade.manual_score
+            grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory) -> Week:
+    done = subprocess.run([sys.executable, "course.py", "setup"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    base = tmp_path_factory.mktemp("week")
+    course = base / "course"
+    course.mkdir()
+    for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
+        shutil.copy(ROOT / name, course)
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.Execute.timeout = {CELL_LIMIT}\n")
+    for folder in ["solutions", "exercises"]:
+        shutil.copytree(ROOT / folder / A6.name, course / folder / A6.name)
+    (course / ".venv").symlink_to(ROOT / ".venv")
+    with (base / "class.csv").open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "first_name", "last_name", "email", "lms_user_id"])
+        writer.writerows([student, *details] for student, details in ROSTER.items())
+    for student, (files, stamp) in hand_ins().items():
+        folder = base / "inbox" / student
+        folder.mkdir(parents=True)
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        if stamp:
+            (folder / "timestamp.txt").write_text(stamp)
+
+    def course_py(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "course.py", *args],
+            cwd=course,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+
+    printed = {}
+    for step, args in [
+        ("roster", ["roster", str(base / "class.csv")]),
+        ("due", ["due", A6.name, DUE]),
+        ("collect", ["collect", A6.name, str(base / "inbox")]),
+        ("autograde", ["autograde", A6.name]),
+    ]:
+        printed[step] = course_py(*args)
+    grade_by_hand(course, "ana", HAND_GRADED["ana"])
+    for step, args in [("grades", ["grades"]), ("feedback", ["feedback", A6.name])]:
+        printed[step] = course_py(*args)
+    return Week(course, printed)
+
+
+def summary_line(week: Week, student: str) -> str:
+    """The autograde summary's line for ``student``."""
+    lines = week.printed["autograde"].stdout.splitlines()
+    found = [line for line in lines if re.match(rf"\s+{student}\s", line)]
+    assert len(found) == 1, week.printed["autograde"].stdout
+    return found[0]
+
+
+def test_the_class_and_the_due_date_reach_the_gradebook(week):
+    assert week.printed["roster"].returncode == 0, week.printed["roster"].stderr
+    assert "9 learner(s) in the gradebook, 9 of them new" in week.printed["roster"].stdout
+    assert week.printed["due"].returncode == 0, week.printed["due"].stderr
+    assert "a6_theory is due 2027-01-15 17:00 UTC" in week.printed["due"].stdout
+
+
+def test_collect_names_what_cannot_be_graded_and_renames_the_misnamed(week):
+    done = week.printed["collect"]
+    assert done.returncode == 0, done.stderr
+    assert "WARNING eve: theory.pdf is not a notebook" in done.stdout
+    assert "WARNING eve: no notebook: it cannot be graded (expected theory.ipynb)" in done.stdout
+    assert "WARNING fin: theory (1).ipynb renamed to theory.ipynb" in done.stdout
+    submitted = week.course / "submitted"
+    assert (submitted / "fin" / A6.name / "theory.ipynb").is_file()
+    assert (submitted / "gil" / A6.name / "timestamp.txt").read_text() == LATE
+    warned = {m for m in re.findall(r"WARNING (\w+):", done.stdout)}
+    assert warned == {"eve", "fin"}, done.stdout
+
+
+def test_autograde_says_what_became_of_each_learner(week):
+    done = week.printed["autograde"]
+    assert done.returncode != 0  # hand-ins that need a look make the command fail
+    full = A6.cells | A6.manual
+    total = sum(full.values())
+    code_points = sum(A6.cells.values())
+    for student in ["ana", "fin"]:
+        assert re.search(rf"graded\s+{code_points:.1f} / {total:g}\s", summary_line(week, student))
+    assert re.search(r"graded\s+0\.0 / ", summary_line(week, "ben"))
+    assert "to grade by hand" not in summary_line(week, "ben")  # nothing answered
+    assert re.search(rf"graded\s+{code_points - 2:.1f} / ", summary_line(week, "cam"))
+    assert re.search(r"graded\s+0\.0 / ", summary_line(week, "dan"))
+    late = summary_line(week, "gil")
+    assert f"{code_points * 0.8:.1f} / {total:g}" in late
+    assert f"late by 1 d 16 h (-{code_points * 0.2:g})" in late
+    assert re.search(r"contained\s+.*ran past the time limit", summary_line(week, "hana"))
+    assert re.search(
+        r"not processed\s+no notebook named theory.ipynb; received: theory.pdf",
+        summary_line(week, "eve"),
+    )
+    assert re.search(r"not submitted", summary_line(week, "ida"))
+    manual = sum(A6.manual.values())
+    assert f"{manual:g} point(s) to grade by hand" in summary_line(week, "ana")
+    assert re.search(r"not processed \(.*\): eve$", done.stdout, re.M), done.stdout
+    assert re.search(r"contained \(.*\): hana$", done.stdout, re.M), done.stdout
+
+
+def test_the_console_shows_only_what_to_act_on(week):
+    done = week.printed["autograde"]
+    assert "checksum" not in done.stdout + done.stderr
+    assert "SAWarning" not in done.stdout + done.stderr
+    assert "[INFO]" not in done.stdout + done.stderr
+    log = (week.course / ".nbgrader.log").read_text()
+    assert "[INFO]" in log and "SAWarning" in log  # kept, where nobody has to read it
+    assert len(done.stdout.splitlines()) < 40, done.stdout
+    # Only the learner who did edit a locked cell is named, though every hand-in's cells with
+    # hidden tests differ from the instructor's.
+    warnings = re.findall(r"WARNING (\w+): (.*)", done.stdout)
+    assert warnings == [("joe", "edited locked cell test_count_paths (the original was put back)")]
+    assert re.search(rf"graded\s+{sum(A6.cells.values()):.1f} / ", summary_line(week, "joe"))
+
+
+def test_the_wide_export_is_ready_for_an_lms(week):
+    assert week.printed["grades"].returncode == 0, week.printed["grades"].stderr
+    rows = {row["student_id"]: row for row in week.table("grades_wide.csv")}
+    assert set(rows) == {*ROSTER, "joe"}
+    total = sum((A6.cells | A6.manual).values())
+    column = f"{A6.name} (max {total:g})"
+    code_points = sum(A6.cells.values())
+    assert rows["ana"]["lms_user_id"] == "1001" and rows["ana"]["last_name"] == "Abe"
+    assert float(rows["ana"][column]) == code_points + HAND_GRADED["ana"]
+    assert "pending" not in rows["ana"]["notes"]
+    assert rows["ida"][column] == "" and rows["eve"][column] == ""
+    assert "not processed" in rows["eve"]["notes"]
+    assert float(rows["ben"][column]) == 0.0
+    assert "hand grading pending" in rows["fin"]["notes"]
+    assert float(rows["gil"][column]) == pytest.approx(code_points * 0.8)
+    assert "late 1 d 16 h" in rows["gil"]["notes"]
+
+
+def test_the_long_export_keeps_the_details(week):
+    rows = {row["student_id"]: row for row in week.table("grades.csv")}
+    assert rows["gil"]["duedate"] == "2027-01-15 17:00:00 UTC"
+    assert rows["gil"]["timestamp"] == "2027-01-17 09:00:00 UTC"
+    assert float(rows["gil"]["late_submission_penalty"]) == pytest.approx(
+        sum(A6.cells.values()) * 0.2
+    )
+    assert rows["ida"]["outcome"] == "not submitted" and rows["ida"]["score"] == ""
+    assert rows["hana"]["outcome"] == "contained"
+    assert float(rows["fin"]["hand_grading_pending"]) == sum(A6.manual.values())
+    assert float(rows["ana"]["hand_grading_pending"]) == 0.0
