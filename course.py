@@ -18,6 +18,7 @@ Instructor commands (nbgrader, configured by ``nbgrader_config.py``)::
     python3 course.py roster FILE.csv             # the class list, into the gradebook
     python3 course.py collect ASSIGNMENT FOLDER   # FOLDER/<student>/ -> submitted/, with warnings
     python3 course.py autograde ASSIGNMENT        # grade submitted/*/ASSIGNMENT/
+    python3 course.py pending [ASSIGNMENT]        # what waits for hand grading, per learner
     python3 course.py feedback ASSIGNMENT         # feedback/<student>/ASSIGNMENT/*.html
     python3 course.py grades                      # export every grade to grades.csv
 
@@ -141,7 +142,16 @@ def test(pytest_args):
 
 # The instructor commands live in the course's environment, in autograder/__main__.py, which
 # says what each does (python3 course.py COMMAND --help); here they are only handed over.
-INSTRUCTOR_COMMANDS = ("release", "due", "roster", "collect", "autograde", "feedback", "grades")
+INSTRUCTOR_COMMANDS = (
+    "release",
+    "due",
+    "roster",
+    "collect",
+    "autograde",
+    "pending",
+    "feedback",
+    "grades",
+)
 
 
 def instructor(command, args):

@@ -6,7 +6,7 @@ submissions go to ``submitted/<student>/<assignment>/``. ``python3 course.py --h
 the commands that drive nbgrader with this configuration.
 """
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
@@ -21,7 +21,7 @@ from nbgrader.preprocessors import (
 
 from autograder.deadlines import LatePolicy
 from autograder.execute import ContainedExecute
-from autograder.feedback import HideInstructorText
+from autograder.feedback import FeedbackCSS, HideInstructorText
 from autograder.locked_cells import RestoreLockedCells
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
@@ -70,4 +70,5 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # Feedback without hidden tests, the tracebacks that quote them, or mark schemes.
-c.GenerateFeedback.preprocessors = [GetGrades, HideInstructorText, CSSHTMLHeaderPreprocessor]
+# Long lines of outputs (a failed check's message) wrap in the page instead of scrolling.
+c.GenerateFeedback.preprocessors = [GetGrades, HideInstructorText, FeedbackCSS]

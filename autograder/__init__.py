@@ -13,7 +13,7 @@ The commands (``python3 course.py COMMAND`` hands them to ``python -m autograder
 - :mod:`autograder.autograde`: grading a class, with a progress line per hand-in and a summary;
 - :mod:`autograder.outcomes`: what became of each learner's hand-in, for every report;
 - :mod:`autograder.exports`: the grades, wide for an LMS and long for the record;
-- :mod:`autograder.grades`: feedback pages.
+- :mod:`autograder.feedback_pages`: feedback pages and one zip of them per learner.
 
 What grading plugs into nbgrader (``nbgrader_config.py``):
 

@@ -15,7 +15,8 @@ from .collect import collect
 from .course_folder import CourseFolder
 from .deadlines import due_date, set_due_date
 from .exports import export_grades
-from .grades import feedback
+from .feedback_pages import write_feedback
+from .hand_grading import print_pending
 from .release import release
 from .roster import import_roster
 
@@ -27,7 +28,9 @@ COMMANDS = {
     "collect": "copy FOLDER/<student>/ into submitted/<student>/ASSIGNMENT/ and say what"
     " cannot be graded",
     "autograde": "autograde submitted/*/ASSIGNMENT/ and summarise",
-    "feedback": "write feedback HTML for ASSIGNMENT (hidden tests and mark schemes left out)",
+    "feedback": "write feedback pages for ASSIGNMENT (no hidden tests or mark schemes), a"
+    " NOT_GRADED page for a hand-in that could not be graded, and one zip per learner",
+    "pending": "list what waits for hand grading, per assignment and learner",
     "grades": "export the grades: grades_wide.csv for an LMS, grades.csv one row per learner"
     " and assignment",
 }
@@ -57,7 +60,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run submissions without the bubblewrap sandbox, with your rights (not advised)",
     )
-    commands.add_parser("feedback", help=COMMANDS["feedback"]).add_argument("assignment")
+    feeding = commands.add_parser("feedback", help=COMMANDS["feedback"])
+    feeding.add_argument("assignment")
+    feeding.add_argument("--student", help="write only this learner's feedback")
+    pending = commands.add_parser("pending", help=COMMANDS["pending"])
+    pending.add_argument("assignment", nargs="?", help="one assignment (default: all)")
     commands.add_parser("grades", help=COMMANDS["grades"])
     return parsing
 
@@ -78,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "autograde":
         autograde(folder, args.assignment, args.student, sandbox=not args.unsandboxed)
     elif args.command == "feedback":
-        feedback(folder, args.assignment)
+        write_feedback(folder, args.assignment, args.student)
+    elif args.command == "pending":
+        print_pending(folder, args.assignment)
     else:
         export_grades(folder, folder.root / "grades_wide.csv", folder.root / "grades.csv")
 

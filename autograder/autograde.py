@@ -29,6 +29,7 @@ import warnings
 from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
+from .hand_grading import graded_answers, settle
 from .locked_cells import EDITED
 from .outcomes import (
     CONTAINED,
@@ -109,6 +110,7 @@ def grade_one(api, folder: CourseFolder, assignment: str, student: str) -> dict:
     problem = hand_in_problem(folder, assignment, student)
     if problem:
         return {"not_processed": problem, "edited": [], "seconds": 0.0}
+    before = graded_answers(folder, assignment, student)
     with warnings.catch_warnings(record=True) as caught:
         # SQLAlchemy warns about nbgrader's own session handling, once per hand-in.
         warnings.simplefilter("always")
@@ -121,6 +123,8 @@ def grade_one(api, folder: CourseFolder, assignment: str, student: str) -> dict:
     if not result.get("success"):
         reason = (result.get("error") or "").strip().splitlines()[-1:] or ["no reason given"]
         run["not_processed"] = f"nbgrader could not grade it: {reason[0]} (see {LOG_FILE})"
+    else:
+        settle(folder, assignment, student, before)
     return run
 
 
@@ -193,7 +197,7 @@ def print_summary(folder: CourseFolder, assignment: str, outcomes: list[Outcome]
     if pending:
         print(
             f"{len(pending)} hand-in(s) wait for hand grading: {', '.join(pending)}"
-            " (in Formgrader: .venv/bin/jupyter lab here, then Nbgrader > Formgrader)"
+            " (python3 course.py pending lists the cells)"
         )
     edited = [o.student for o in outcomes if o.edited]
     if edited:

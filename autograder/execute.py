@@ -52,6 +52,7 @@ from .sandbox import SandboxedKernelManager, bwrap_path, resnet_ref_folder
 STOPPED = "GradingStopped"  # the kernel was stopped or died; the reason follows
 TIMED_OUT = "CellTimedOut"  # a cell ran past the limit and was interrupted
 REFUSED = "GradingRefused"  # a test cell fell short of what its checks must show the referee
+INTERRUPTED = "KeyboardInterrupt"  # what the kernel reports when the time limit interrupts it
 RECORDS = ".referee"  # the solutions' records, in the course folder (see _expectation)
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "update_display_data", "error"}
 
@@ -181,13 +182,12 @@ class ContainedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        self.error_on_timeout = dict(
-            error_output(
-                TIMED_OUT,
-                f"this cell ran longer than {self.timeout} s and was interrupted"
-                " (an endless loop, or a very long computation?)",
-            )
+        timed_out = error_output(
+            TIMED_OUT,
+            f"this cell ran past the time limit ({self.timeout} s) and was stopped"
+            " (an endless loop, or a very long computation?)",
         )
+        self.error_on_timeout = dict(timed_out)
         self._output_bytes, self._flooded = 0, False
         stopped, started = None, time.monotonic()
         with self.setup_kernel(**kernel_options):
@@ -215,10 +215,20 @@ class ContainedExecute(Execute):
                 except CellTimeoutError:  # not even the interrupt got an answer
                     self._timed_out_cell = True
                 self._referee.end_cell()
-                if self._timed_out(cell) and not self._kernel_recovers():
+                if not self._timed_out(cell):
+                    continue
+                # The interrupt raised KeyboardInterrupt in the kernel, whose traceback (cut to
+                # its bare last line in a test cell's feedback) says nothing a learner can use:
+                # the cell ends with the one CellTimedOut line instead, also when nbclient gave
+                # up before it could add it.
+                cell.outputs = [
+                    o for o in cell.outputs if o.get("ename") not in (INTERRUPTED, TIMED_OUT)
+                ]
+                cell.outputs.append(copy.deepcopy(timed_out))
+                if not self._kernel_recovers():
                     stopped = (
-                        f"a cell ran longer than {self.timeout} s and the kernel did not"
-                        " respond to the interrupt, so it was stopped"
+                        f"a cell ran past the time limit ({self.timeout} s) and the kernel did"
+                        " not respond to the interrupt, so it was stopped"
                     )
                     cell.outputs.append(error_output(STOPPED, stopped))
                     self.log.warning("contained: %s", stopped)

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
 from .deadlines import late_by
-from .outcomes import CONTAINED, NOT_PROCESSED, NOT_SUBMITTED, Outcome, class_outcomes
+from .outcomes import (
+    CONTAINED,
+    NOT_GRADED_YET,
+    NOT_PROCESSED,
+    NOT_SUBMITTED,
+    Outcome,
+    class_outcomes,
+)
 
 PERSON = ("student_id", "lms_user_id", "first_name", "last_name", "email")
 LONG = (
@@ -50,7 +57,7 @@ def number(value: float | None) -> str:
 def note(assignment: str, outcome: Outcome) -> str:
     """What the score of ``outcome`` does not say, in a few words; empty when nothing."""
     parts = []
-    if outcome.outcome in (NOT_PROCESSED, CONTAINED):
+    if outcome.outcome in (NOT_PROCESSED, NOT_GRADED_YET, CONTAINED):
         parts.append(outcome.outcome)
     if outcome.pending:
         parts.append(f"hand grading pending ({outcome.pending:g} pts)")
@@ -87,7 +94,7 @@ def export_grades(folder: CourseFolder, wide: Path, long: Path) -> None:
     for name in names:
         column = f"{name} (max {assignments[name].max_score:g})"
         for o in outcomes[name]:
-            graded = o.outcome not in (NOT_SUBMITTED, NOT_PROCESSED)
+            graded = o.outcome not in (NOT_SUBMITTED, NOT_PROCESSED, NOT_GRADED_YET)
             rows[o.student][column] = number(o.score) if graded else ""
             if note(name, o):
                 rows[o.student]["notes"].append(note(name, o))

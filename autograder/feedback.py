@@ -11,6 +11,10 @@ mark schemes. Its feedback would show both (hidden tests: upstream issue 917). T
 - every region between ``BEGIN MARK SCHEME`` and ``END MARK SCHEME``, in any cell;
 - any output that quotes a line of the hidden tests (a submission's own cell can print what
   its kernel saw run).
+
+:class:`FeedbackCSS` gives the page nbconvert's CSS plus :data:`WRAP_OUTPUTS`, so that a long
+output line (a failed check's one-line message, with its likely mistake) wraps at the edge of
+its box instead of running out of sight.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 
-from nbconvert.preprocessors import Preprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbformat.v4 import new_output
 from traitlets import Bool
 
@@ -28,6 +32,9 @@ HIDDEN_NOTE = "# (hidden tests ran here; their code is not part of the feedback)
 QUOTED_NOTE = "(output removed from the feedback: it quoted the hidden tests)"
 # Shorter hidden lines (``)``, ``for x in y:``) say nothing about the tests.
 MIN_QUOTED = 16
+# nbgrader's feedback page shows outputs in <pre> boxes that keep each line whole, so the end of
+# a long message was cut off behind a scroll bar; wrap them, anywhere if a word is too long.
+WRAP_OUTPUTS = "div.output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
 
 
 def regions(source: str, markers: tuple[str, str]) -> list[str]:
@@ -109,3 +116,15 @@ class HideInstructorText(Preprocessor):
                 output = new_output("stream", name="stdout", text=QUOTED_NOTE + "\n")
             outputs.append(output)
         cell.outputs = outputs
+
+
+class FeedbackCSS(CSSHTMLHeaderPreprocessor):
+    """nbconvert's CSS for the page (it replaces what the page had), plus WRAP_OUTPUTS."""
+
+    enabled = Bool(True, help="on wherever it is listed (nbconvert's default is off)")
+
+    def preprocess(self, nb, resources):
+        """Set the page's CSS: nbconvert's, then the rule that wraps long output lines."""
+        nb, resources = super().preprocess(nb, resources)
+        resources["inlining"]["css"].append(WRAP_OUTPUTS)
+        return nb, resources

@@ -9,6 +9,7 @@ An :class:`Outcome` says, for one learner, which of these holds, and why:
   (it never reached them, or reached them with a tampered request); that cell scored zero;
 - ``not processed``: there was a hand-in, but nothing could be graded (no notebook of the
   assignment, a file that is not a notebook); the learner scores nothing until it is fixed;
+- ``not graded yet``: a hand-in that no autograde has seen;
 - ``not submitted``: a learner of the class (the gradebook's students: the roster, and everyone
   graded before) with no hand-in.
 
@@ -29,12 +30,14 @@ from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
 from .execute import REFUSED, STOPPED, TIMED_OUT
+from .hand_grading import waiting
 
-GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_SUBMITTED = (
+GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_GRADED_YET, NOT_SUBMITTED = (
     "graded",
     "contained",
     "refused",
     "not processed",
+    "not graded yet",
     "not submitted",
 )
 NEED_A_LOOK = (CONTAINED, REFUSED_CELLS, NOT_PROCESSED)
@@ -106,19 +109,15 @@ def class_outcomes(folder: CourseFolder, assignment: str) -> list[Outcome]:
             submission = submissions.get(student)
             if student not in handed_in:
                 outcome.outcome = NOT_SUBMITTED
-            elif run.get("not_processed") or submission is None:
-                outcome.outcome = NOT_PROCESSED
-                outcome.reason = run.get("not_processed") or "not autograded yet"
+            elif run.get("not_processed"):
+                outcome.outcome, outcome.reason = NOT_PROCESSED, run["not_processed"]
+            elif submission is None:
+                outcome.outcome = NOT_GRADED_YET
             else:
                 outcome.penalty = submission.late_submission_penalty or 0.0
                 outcome.score = submission.score - outcome.penalty
                 outcome.seconds_late = submission.total_seconds_late or 0.0
-                outcome.pending = sum(
-                    grade.max_score
-                    for notebook in submission.notebooks
-                    for grade in notebook.grades
-                    if grade.needs_manual_grade
-                )
+                outcome.pending = sum(grade.max_score for grade in waiting(submission))
                 errors = {}
                 for notebook in sorted((folder.autograded / student / assignment).glob("*.ipynb")):
                     errors = grader_errors(notebook) | errors

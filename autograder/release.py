@@ -1,13 +1,17 @@
 """Releasing assignments: ``solutions/`` to ``exercises/``, checked, and the learner bundle.
 
-:func:`release` writes the instructor notebooks from their text sources
-(:mod:`autograder.notebooks`), has nbgrader generate the learners' versions in ``exercises/``
-(and register the assignments in the gradebook), checks the result, and, for a release of all
-assignments, writes the learner bundle (:mod:`autograder.learner_bundle`).
+:func:`release` writes the instructor notebooks of the assignments it releases from their text
+sources (:mod:`autograder.notebooks`), has nbgrader generate the learners' versions, once per
+assignment, into a scratch folder, copies into ``exercises/`` the files that changed, and says
+which. nbgrader registers the assignments in the gradebook as it generates them. For a release
+of all assignments it then writes the learner bundle (:mod:`autograder.learner_bundle`).
 
-:func:`release_problems` is the check: it generates the release again in a scratch copy of the
-course and compares it with ``exercises/``, so it changes nothing. ``course.py release --check``
-and the tests run it.
+:func:`release_problems` is the check: the instructor notebooks are their sources', their
+points tables agree with their cells, and ``exercises/`` is what nbgrader generates from
+``solutions/``. Checking alone changes nothing but the log (nbgrader then writes to a scratch
+gradebook); ``course.py release --check`` and the tests run it.
+
+nbgrader's log of each step goes to ``.nbgrader.log`` in the course folder, not to the console.
 """
 
 from __future__ import annotations
@@ -17,56 +21,87 @@ import tempfile
 from pathlib import Path
 
 from . import learner_bundle
-from .course_folder import CONFIG_FILE, CourseFolder, check, nbgrader_api
-from .notebooks import notebook_fingerprint, stale_notebooks, write_notebooks
+from .course_folder import LOG_FILE, CourseFolder, append_log, nbgrader_api
+from .notebooks import points_problems, stale_notebooks, write_notebooks
 
 LEARNER_BUILD = Path("_build") / "learner"  # the learner bundle and its zip, in the course folder
 
 
+def differences(generated: Path, current: Path) -> dict[Path, str]:
+    """What copying ``generated`` over ``current`` does to each file: added, updated, removed."""
+    want = {p.relative_to(generated) for p in generated.rglob("*") if p.is_file()}
+    have = {p.relative_to(current) for p in current.rglob("*") if p.is_file()}
+    changed = {path: "added" for path in want - have}
+    changed |= {path: "removed" for path in have - want}
+    for path in want & have:
+        if (generated / path).read_bytes() != (current / path).read_bytes():
+            changed[path] = "updated"
+    return dict(sorted(changed.items()))
+
+
 def compare_folders(generated: Path, committed: Path, label: str) -> list[str]:
     """How the files under ``committed`` differ from freshly generated ones, one line each."""
-    problems = []
-    want = {p.relative_to(generated) for p in generated.rglob("*") if p.is_file()}
-    have = {p.relative_to(committed) for p in committed.rglob("*") if p.is_file()}
-    for missing in sorted(want - have):
-        problems.append(f"{label}/{missing} is missing")
-    for extra in sorted(have - want):
-        problems.append(f"{label}/{extra} is not generated from solutions/")
-    for common in sorted(want & have):
-        new, old = generated / common, committed / common
-        same = (
-            notebook_fingerprint(new) == notebook_fingerprint(old)
-            if common.suffix == ".ipynb"
-            else new.read_bytes() == old.read_bytes()
-        )
-        if not same:
-            problems.append(f"{label}/{common} is out of date with solutions/")
-    return problems
+    says = {
+        "added": "is missing",
+        "removed": "is not generated from solutions/",
+        "updated": "is out of date with solutions/",
+    }
+    return [
+        f"{label}/{path} {says[change]}"
+        for path, change in differences(generated, committed).items()
+    ]
 
 
-def release_problems(folder: CourseFolder, assignments: list[str] | None = None) -> list[str]:
-    """What differs between ``exercises/`` and what ``solutions/`` generates, one line each."""
+def update_folder(generated: Path, current: Path, label: str) -> list[str]:
+    """Make ``current`` hold exactly the files of ``generated``; say what changed, one line each."""
+    changed = differences(generated, current)
+    for path, change in changed.items():
+        if change == "removed":
+            (current / path).unlink()
+        else:
+            (current / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(generated / path, current / path)
+    lines = [f"{change} {label}/{path}" for path, change in changed.items()]
+    return lines or [f"{label}/ unchanged"]
+
+
+def release_problems(
+    folder: CourseFolder, assignments: list[str] | None = None, update: bool = False
+) -> list[str]:
+    """What is wrong with the release of ``assignments`` (default: all), one line each.
+
+    An instructor notebook must be what its ``.pct.py`` generates, its points table and test
+    cells must state the points of its cells' metadata, and ``exercises/<assignment>/`` must be
+    what nbgrader generates, once per assignment, into a scratch folder. With ``update`` (what
+    :func:`release` does), the notebooks and files that differ are written instead, a line
+    printed for each, and nbgrader registers the assignments in the course's gradebook; without
+    it, nothing in the course changes but ``.nbgrader.log``.
+    """
     assignments = assignments or folder.assignments()
-    problems = stale_notebooks(folder)
+    if update:
+        problems = []
+        for written in write_notebooks(folder, assignments):
+            print(f"rewrote {written.relative_to(folder.root)} from its {written.stem}.pct.py")
+    else:
+        problems = stale_notebooks(folder, assignments)
+    problems += points_problems(folder, assignments)
     with tempfile.TemporaryDirectory() as scratch:
-        copy = Path(scratch)
-        shutil.copy(folder.root / CONFIG_FILE, copy)
-        shutil.copytree(
-            folder.solutions, copy / "solutions", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        api = nbgrader_api(CourseFolder(copy))
+        generated = Path(scratch) / "exercises"
+        settings = {"release_directory": str(generated)}
+        if not update:
+            settings["db_url"] = f"sqlite:///{scratch}/gradebook.db"
+        api = nbgrader_api(folder, CourseDirectory=settings)
         for assignment in assignments:
             result = api.generate_assignment(assignment, force=True)
+            log = result.get("log", "") + result.get("error", "")
+            append_log(folder, f"generate_assignment {assignment}", log)
+            new, old = generated / assignment, folder.exercises / assignment
             if not result.get("success"):
-                problems.append(
-                    f"nbgrader generate_assignment {assignment} failed: {result.get('error', '')}"
-                )
-                continue
-            problems += compare_folders(
-                copy / "exercises" / assignment,
-                folder.exercises / assignment,
-                f"exercises/{assignment}",
-            )
+                problems.append(f"nbgrader generate_assignment {assignment} failed:\n{log}")
+            elif update:
+                print("\n".join(update_folder(new, old, f"exercises/{assignment}")))
+            else:
+                problems += compare_folders(new, old, f"exercises/{assignment}")
     if folder.exercises.exists():
         for extra in sorted(p for p in folder.exercises.iterdir() if p.is_dir()):
             if extra.name not in folder.assignments():
@@ -81,17 +116,13 @@ def release(folder: CourseFolder, assignment: str | None = None, check_only: boo
     the course's repository, to ``_build/learner/``.
     """
     assignments = [folder.known(assignment)] if assignment else folder.assignments()
-    if not check_only:
-        for written in write_notebooks(folder):
-            print(f"wrote {written.relative_to(folder.root)} from its {written.stem}.pct.py")
-        api = nbgrader_api(folder)
-        for name in assignments:
-            check(api.generate_assignment(name, force=True), f"nbgrader generate_assignment {name}")
-            print(f"released {name} to exercises/{name}/")
-    problems = release_problems(folder, assignments)
+    problems = release_problems(folder, assignments, update=not check_only)
     if problems:
         raise SystemExit("release check failed:\n  " + "\n  ".join(problems))
-    print(f"release check passed: exercises/ matches solutions/ for {', '.join(assignments)}")
+    print(
+        f"release check passed for {', '.join(assignments)}: exercises/ is what solutions/"
+        f" generates, and the points tables agree with the cells (nbgrader's log: {LOG_FILE})"
+    )
     if check_only:
         return
     if assignment:

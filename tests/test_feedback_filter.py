@@ -14,6 +14,8 @@ from autograder.feedback import (
     MARK_SCHEME,
     MIN_QUOTED,
     QUOTED_NOTE,
+    WRAP_OUTPUTS,
+    FeedbackCSS,
     HideInstructorText,
     cut,
     regions,
@@ -492,3 +494,12 @@ def test_instructor_notebook_loses_hidden_tests_and_mark_schemes(path):
         for line in regions(before.source, HIDDEN) + regions(before.source, MARK_SCHEME):
             if line.strip() and line not in visible:
                 assert line not in lines(after.source)
+
+
+def test_feedback_css_is_nbconverts_and_the_rule_that_wraps_outputs(tmp_path):
+    nb = new_notebook(cells=[new_code_cell("print('x' * 500)")])
+    out, resources = FeedbackCSS().preprocess(nb, {"config_dir": str(tmp_path)})
+    assert out is nb
+    css = resources["inlining"]["css"]
+    assert css[-1] == WRAP_OUTPUTS
+    assert any(".highlight" in part for part in css[:-1])  # nbconvert's code highlighting

@@ -141,16 +141,21 @@ def week(tmp_path_factory) -> Week:
     ]:
         printed[step] = course_py(*args)
     grade_by_hand(course, "ana", HAND_GRADED["ana"])
-    for step, args in [("grades", ["grades"]), ("feedback", ["feedback", A6.name])]:
+    for step, args in [
+        ("regrade", ["autograde", A6.name, "--student", "ana"]),
+        ("pending", ["pending"]),
+        ("grades", ["grades"]),
+        ("feedback", ["feedback", A6.name]),
+    ]:
         printed[step] = course_py(*args)
     return Week(course, printed)
 
 
-def summary_line(week: Week, student: str) -> str:
+def summary_line(week: Week, student: str, step: str = "autograde") -> str:
     """The autograde summary's line for ``student``."""
-    lines = week.printed["autograde"].stdout.splitlines()
+    lines = week.printed[step].stdout.splitlines()
     found = [line for line in lines if re.match(rf"\s+{student}\s", line)]
-    assert len(found) == 1, week.printed["autograde"].stdout
+    assert len(found) == 1, week.printed[step].stdout
     return found[0]
 
 
@@ -245,3 +250,45 @@ def test_the_long_export_keeps_the_details(week):
     assert rows["hana"]["outcome"] == "contained"
     assert float(rows["fin"]["hand_grading_pending"]) == sum(A6.manual.values())
     assert float(rows["ana"]["hand_grading_pending"]) == 0.0
+
+
+def test_hand_grading_settles(week):
+    """Graded by hand stays graded when autograded again; 0-point task cells ask for nothing."""
+    regrade = week.printed["regrade"]
+    assert regrade.returncode == 0, regrade.stdout + regrade.stderr
+    code_points = sum(A6.cells.values())
+    line = summary_line(week, "ana", "regrade")
+    assert f"{code_points + HAND_GRADED['ana']:.1f} / " in line
+    assert "to grade by hand" not in line
+    pending = week.printed["pending"]
+    assert pending.returncode == 0, pending.stderr
+    listed = re.findall(r"^a6_theory\s+(\w+)\s+([\d.]+) point\(s\): (.*)$", pending.stdout, re.M)
+    assert {student for student, _, _ in listed} == {"cam", "dan", "fin", "gil", "hana", "joe"}
+    for _, points, cells in listed:
+        assert float(points) == sum(A6.manual.values())
+        assert set(re.findall(r"(\w+) \(", cells)) == set(A6.manual)  # answers, no task cells
+
+
+def test_feedback_a_learner_can_read(week):
+    done = week.printed["feedback"]
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = {p.parent.parent.name: p for p in (week.course / "feedback").glob("*/a6_theory/*.html")}
+    cells = json.loads(A6.solution("theory").read_text(encoding="utf-8"))["cells"]
+    solution = "\n".join("".join(cell["source"]) for cell in cells)
+    scheme = [
+        line.strip()
+        for region in re.findall(r"BEGIN MARK SCHEME(.*?)END MARK SCHEME", solution, re.S)
+        for line in region.splitlines()
+        if len(line.strip()) >= 24
+    ]
+    assert scheme  # the solution has mark schemes to leak
+    for student, page in pages.items():
+        text = page.read_text(encoding="utf-8")
+        assert not [line for line in scheme if line in text], student
+    assert A6.submissions["mutant_count_linear"].says in pages["cam"].read_text()
+    hung = pages["hana"].read_text()
+    assert "ran past the time limit" in hung and "KeyboardInterrupt" not in hung
+    assert pages["eve"].name == "NOT_GRADED.html"
+    assert "theory.pdf" in pages["eve"].read_text()
+    zips = week.course / "feedback" / "zips" / A6.name
+    assert {p.stem for p in zips.glob("*.zip")} == set(pages)

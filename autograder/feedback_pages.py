@@ -1,0 +1,147 @@
+"""The feedback of an assignment: one page per learner and notebook, and a zip per learner.
+
+``course.py feedback ASSIGNMENT`` (:func:`write_feedback`) has nbgrader write the page of every
+graded notebook to ``feedback/<student>/<assignment>/<notebook>.html``, without hidden tests or
+mark schemes and with long lines wrapped (:mod:`autograder.feedback`). A learner whose hand-in
+could not be graded (no notebook under the expected name, or a file that is not a notebook)
+gets ``NOT_GRADED.html`` there instead, which says what was received, what was expected and
+what to do: otherwise that learner would get nothing, and nothing would say why.
+
+Then each learner's pages for the assignment go into ``feedback/zips/<assignment>/<student>.zip``
+(the pages at the top of the zip), to upload to a learning platform. ``<student>`` is the
+learner's nbgrader id, the folder name in ``submitted/``: collect hand-ins into folders named
+by the platform's learner id (or user name), and each zip's name says whose it is.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import zipfile
+from pathlib import Path
+
+from .collect import TIMESTAMP, expected_notebooks
+from .course_folder import CourseFolder, append_log, check, nbgrader_api
+from .outcomes import NOT_PROCESSED, class_outcomes
+
+NOT_GRADED = "NOT_GRADED.html"
+ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip
+
+
+def write_feedback(folder: CourseFolder, assignment: str, student: str | None = None) -> None:
+    """Write the feedback pages of ``assignment`` (only ``student``'s if given), then a zip
+    of each learner's pages."""
+    folder.known(assignment)
+    students = sorted(
+        {p.parent.name for p in folder.submitted.glob(f"*/{assignment}") if p.is_dir()}
+        | {p.parent.name for p in folder.autograded.glob(f"*/{assignment}") if p.is_dir()}
+    )
+    students = [s for s in students if student in (None, s)]
+    if not students:
+        raise SystemExit(
+            f"no feedback to write: no hand-in in submitted/{student or '*'}/{assignment}/"
+        )
+    graded = [s for s in students if graded_notebooks(folder, assignment, s)]
+    if graded:
+        result = nbgrader_api(folder).generate_feedback(assignment, student_id=student)
+        heading = f"generate_feedback {assignment} {student or ''}".rstrip()
+        append_log(folder, heading, check(result, f"feedback for {assignment}"))
+    outcomes = {o.student: o for o in class_outcomes(folder, assignment)}
+    not_graded, waiting = [], []
+    for name in students:
+        outcome = outcomes[name]
+        if outcome.outcome == NOT_PROCESSED:
+            write_not_graded(folder, assignment, name, outcome.reason)
+            not_graded.append(f"{name} ({outcome.reason})")
+        elif name not in graded:
+            waiting.append(name)
+            continue
+        zip_pages(folder, assignment, name)
+    pages = sorted(folder.feedback.glob(f"*/{assignment}/*.html"))
+    pages = [p for p in pages if p.parent.parent.name in students]
+    print(
+        f"feedback written: {len(pages)} page(s) under {folder.feedback}/<student>/{assignment}/,"
+        f" one zip per learner under {folder.feedback / ZIPS / assignment}/<student>.zip"
+    )
+    if not_graded:
+        print(f"not graded, told so in {NOT_GRADED}: {', '.join(not_graded)}")
+    if waiting:
+        print(
+            f"no feedback for {', '.join(waiting)}: the hand-in reads as notebooks but was not"
+            f" graded; run python3 course.py autograde {assignment} first"
+        )
+
+
+def graded_notebooks(folder: CourseFolder, assignment: str, student: str) -> list[str]:
+    """The file names of ``student``'s notebooks that nbgrader graded."""
+    return sorted(p.name for p in (folder.autograded / student / assignment).glob("*.ipynb"))
+
+
+def received(folder: CourseFolder, assignment: str, student: str) -> list[str]:
+    """The files of ``student``'s hand-in, relative to its folder."""
+    hand_in = folder.submitted / student / assignment
+    return sorted(
+        str(p.relative_to(hand_in))
+        for p in hand_in.rglob("*")
+        if p.is_file() and p.name != TIMESTAMP
+    )
+
+
+def write_not_graded(folder: CourseFolder, assignment: str, student: str, reason: str) -> Path:
+    """Write ``feedback/<student>/<assignment>/NOT_GRADED.html``: what was received, what was
+    expected, what went wrong with each notebook that was not graded, and what to do."""
+    target = folder.feedback / student / assignment
+    if not graded_notebooks(folder, assignment, student):
+        # Pages of an earlier grading describe a hand-in that is no longer the one received.
+        shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    files = received(folder, assignment, student)
+    expected = expected_notebooks(folder, assignment)
+
+    def items(lines: list[str]) -> str:
+        return "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+
+    title = f"{assignment}: your hand-in could not be graded"
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 45em; margin: 2em auto; padding: 0 1em;
+       line-height: 1.5; overflow-wrap: anywhere; }}
+code {{ white-space: pre-wrap; }}
+</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>The grader could not grade what you handed in for this assignment, so it scores nothing
+for now.</p>
+<h2>What went wrong</h2>
+<p>{html.escape(reason)}</p>
+<h2>What we received</h2>
+<ul>{items(files) if files else "<li>no files at all</li>"}</ul>
+<h2>What we expected</h2>
+<ul>{items([f"{name}: the notebook you were given, filled in" for name in expected])}</ul>
+<h2>What to do</h2>
+<p>Open the notebook you were given in Jupyter, write your answers in it, save it
+(File &gt; Save) and hand it in again under its own name:
+<code>{html.escape(", ".join(expected))}</code>. Do not rename it, and do not hand in an
+export of it (.html, .pdf, .py). If you cannot hand in again, ask your instructor.</p>
+</body>
+</html>
+"""
+    path = target / NOT_GRADED
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def zip_pages(folder: CourseFolder, assignment: str, student: str) -> Path:
+    """Write ``feedback/zips/<assignment>/<student>.zip`` with ``student``'s pages of
+    ``assignment``, at the top of the zip."""
+    path = folder.feedback / ZIPS / assignment / f"{student}.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for page in sorted((folder.feedback / student / assignment).glob("*.html")):
+            archive.write(page, page.name)
+    return path

@@ -1,0 +1,241 @@
+"""The feedback a learner reads (``autograder/feedback_pages.py``), from a real grading run.
+
+A copy of the course with one quick assignment (a6_theory) and a 5 s cell time limit grades
+four hand-ins with the real ``course.py autograde`` (sandbox, referee): the instructor's
+solution (alice); one whose ``count_paths`` is wrong and whose ``paths_of_length`` loops
+forever (bob); a file that is not a notebook (carol); the notebook under another name (dave).
+Then the feedback is written, first for one learner at a time, then for the class, and read
+as a learner would: the page, in headless Chromium, and the zip for the learning platform.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.execute import TIMED_OUT
+from autograder.feedback import WRAP_OUTPUTS
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "a6_theory"  # the quickest to grade: no networks to build
+NOTEBOOK = "theory.ipynb"
+TIMEOUT = 5  # seconds a cell may run in the copy (the course allows 120)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WRONG_AND_ENDLESS = '''\
+def count_paths(n):
+    """The number of paths through n residual blocks."""
+    return 2 * n
+
+
+def paths_of_length(n, k):
+    """How many of those paths go through exactly k residual branches."""
+    while True:
+        pass
+'''
+# The check's one-line message for bob's count_paths: what came out and the likely mistake.
+DOUBLING_MESSAGE = "count_paths(0): expected 1, got 0 — each block doubles the paths"
+
+pytestmark = pytest.mark.slow
+
+
+def run(course: Path, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=course, env=dict(os.environ), capture_output=True, text=True, timeout=900
+    )
+
+
+def feedback(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """Write the feedback of the assignment in the copy, as ``course.py feedback`` does."""
+    code = (
+        "import sys; from autograder.course_folder import CourseFolder;"
+        " from autograder.feedback_pages import write_feedback;"
+        " write_feedback(CourseFolder('.'), sys.argv[1], *sys.argv[2:])"
+    )
+    done = run(course, str(course / ".venv" / "bin" / "python"), "-c", code, ASSIGNMENT, *args)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A copy of the course with a6_theory and a short time limit, its four hand-ins graded."""
+    done = subprocess.run([sys.executable, "course.py", "setup"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path_factory.mktemp("feedback") / "course"
+    copy.mkdir()
+    for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
+        shutil.copy(ROOT / name, copy)
+    with open(copy / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\nc.Execute.timeout = {TIMEOUT}\nc.ContainedExecute.interrupt_grace = 5\n")
+    for folder in ["solutions", "exercises"]:
+        shutil.copytree(ROOT / folder / ASSIGNMENT, copy / folder / ASSIGNMENT)
+    (copy / ".venv").symlink_to(ROOT / ".venv")
+
+    # The hand-ins, put in submitted/ by hand (one of the ways the README names).
+    def hand_in(student: str, name: str) -> Path:
+        folder = copy / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        return folder / name
+
+    shutil.copy(copy / "solutions" / ASSIGNMENT / NOTEBOOK, hand_in("alice", NOTEBOOK))
+    nb = nbformat.read(copy / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "count_paths":
+            cell.source = WRONG_AND_ENDLESS
+    nbformat.write(nb, hand_in("bob", NOTEBOOK))
+    hand_in("carol", NOTEBOOK).write_text("my answers: 2**n and comb(n, k)\n")
+    shutil.copy(copy / "exercises" / ASSIGNMENT / NOTEBOOK, hand_in("dave", "my_theory.ipynb"))
+
+    done = run(copy, sys.executable, "course.py", "autograde", ASSIGNMENT)
+    log = done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode != 0, log  # bob was contained, carol and dave not graded
+    for student in ["alice", "bob"]:
+        assert (copy / "autograded" / student / ASSIGNMENT / NOTEBOOK).is_file(), log
+    for student in ["carol", "dave"]:
+        assert not list((copy / "autograded").glob(f"{student}/{ASSIGNMENT}/*.ipynb")), log
+    return copy
+
+
+@pytest.fixture(scope="module")
+def one_at_a_time(course) -> dict[str, set[str]]:
+    """The files under feedback/ after ``--student alice``, then after ``--student dave``."""
+    written = {}
+    for student in ["alice", "dave"]:
+        feedback(course, student)
+        written[student] = files_under(course / "feedback")
+    return written
+
+
+@pytest.fixture(scope="module")
+def class_feedback(course, one_at_a_time) -> subprocess.CompletedProcess:
+    """The feedback of the whole class, written after the one-learner runs."""
+    return feedback(course)
+
+
+def offline(route) -> None:
+    """Let a page load its own file, and nothing from the network."""
+    if route.request.url.startswith("file:"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def page(course: Path, student: str, name: str = "theory.html") -> Path:
+    return course / "feedback" / student / ASSIGNMENT / name
+
+
+def test_a_timed_out_cell_says_it_ran_past_the_time_limit(course, class_feedback):
+    graded = nbformat.read(course / "autograded" / "bob" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in graded.cells}
+    # The test cell and the exploring cell after it both call the endless function.
+    for grade_id in ["test_paths_of_length", "explore_paths"]:
+        errors = [o for o in cells[grade_id].outputs if o.output_type == "error"]
+        assert [o.ename for o in errors] == [TIMED_OUT], grade_id
+        assert errors[0].evalue.startswith(
+            f"this cell ran past the time limit ({TIMEOUT} s) and was stopped"
+        )
+    text = page(course, "bob").read_text(encoding="utf-8")
+    assert "KeyboardInterrupt" not in text
+    assert text.count(f"ran past the time limit ({TIMEOUT} s) and was stopped") == 2
+
+
+def test_a_failed_checks_message_wraps_in_its_box(course, class_feedback):
+    text = page(course, "bob").read_text(encoding="utf-8")
+    # nbgrader_config.py lists FeedbackCSS among the GenerateFeedback preprocessors.
+    assert WRAP_OUTPUTS in text, "the page lacks the rule that wraps outputs"
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing (python3 course.py test installs it with apt-get)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            view = browser.new_page(viewport={"width": 700, "height": 900})
+            # Offline, as a learner's saved copy: MathJax's CDN is not needed for outputs.
+            view.route("**/*", offline)
+            view.goto(page(course, "bob").as_uri())
+            boxes = view.evaluate(
+                """() => [...document.querySelectorAll("div.output_subarea pre")].map((pre) => {
+                  const wrapped = [pre.scrollWidth, pre.clientWidth];
+                  pre.style.whiteSpace = "pre";  // as the page was before: one long line
+                  const unwrapped = pre.scrollWidth;
+                  pre.style.whiteSpace = "";
+                  return {text: pre.textContent, wrapped, unwrapped};
+                })"""
+            )
+        finally:
+            browser.close()
+    message = [box for box in boxes if DOUBLING_MESSAGE in box["text"]]
+    assert len(message) == 1, [box["text"][:80] for box in boxes]
+    assert message[0]["unwrapped"] > message[0]["wrapped"][1]  # one line would not fit
+    for box in boxes:
+        scroll_width, client_width = box["wrapped"]
+        assert scroll_width <= client_width, box["text"][:80]
+
+
+@pytest.mark.parametrize(
+    "student, problem, received",
+    [
+        ("carol", f"{NOTEBOOK} is not a readable notebook (Notebook does not appear", NOTEBOOK),
+        ("dave", f"no notebook named {NOTEBOOK}; received: my_theory.ipynb", "my_theory.ipynb"),
+    ],
+)
+def test_a_hand_in_that_was_not_processed_gets_a_page_that_says_so(
+    course, class_feedback, student, problem, received
+):
+    folder = course / "feedback" / student / ASSIGNMENT
+    assert sorted(p.name for p in folder.iterdir()) == ["NOT_GRADED.html"]
+    text = (folder / "NOT_GRADED.html").read_text(encoding="utf-8")
+    assert f"{ASSIGNMENT}: your hand-in could not be graded" in text
+    assert problem in text
+    received_part = text.split("What we received")[1].split("What we expected")[0]
+    assert f"<li>{received}</li>" in received_part
+    expected_part = text.split("What we expected")[1].split("What to do")[0]
+    assert f"<li>{NOTEBOOK}: the notebook you were given, filled in</li>" in expected_part
+    assert "hand it in again under its own name" in text
+    assert f"{student} (" in class_feedback.stdout.split("not graded, told so in")[1]
+
+
+def test_student_writes_that_learners_feedback_only(one_at_a_time):
+    zips = f"zips/{ASSIGNMENT}"
+    assert one_at_a_time["alice"] == {f"alice/{ASSIGNMENT}/theory.html", f"{zips}/alice.zip"}
+    assert one_at_a_time["dave"] == one_at_a_time["alice"] | {
+        f"dave/{ASSIGNMENT}/NOT_GRADED.html",
+        f"{zips}/dave.zip",
+    }
+
+
+def test_each_learners_zip_holds_their_pages(course, class_feedback):
+    zips = course / "feedback" / "zips" / ASSIGNMENT
+    assert sorted(p.name for p in zips.iterdir()) == [
+        "alice.zip",
+        "bob.zip",
+        "carol.zip",
+        "dave.zip",
+    ]
+    for student, pages in [
+        ("alice", ["theory.html"]),
+        ("bob", ["theory.html"]),
+        ("carol", ["NOT_GRADED.html"]),
+        ("dave", ["NOT_GRADED.html"]),
+    ]:
+        with zipfile.ZipFile(zips / f"{student}.zip") as archive:
+            assert archive.namelist() == pages, student
+            for name in pages:
+                assert archive.read(name) == page(course, student, name).read_bytes()
