@@ -1,0 +1,120 @@
+"""The class's records, without grading: the roster file, collecting an inbox, the late policy.
+
+Quick checks of the parts of the instructor's week that need no kernel; the whole week, graded,
+is ``tests/test_instructor_week.py``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.collect import collect
+from autograder.course_folder import CONFIG_FILE, CourseFolder
+from autograder.deadlines import DAY, LatePolicy, late_by, parse_due_date
+from autograder.roster import read_roster
+
+ASSIGNMENT = "a9_demo"
+
+
+@pytest.fixture
+def folder(tmp_path) -> CourseFolder:
+    """A course folder whose one assignment has one notebook, ``demo.ipynb``."""
+    (tmp_path / CONFIG_FILE).write_text("c = get_config()  # noqa: F821\n")
+    released = tmp_path / "exercises" / ASSIGNMENT
+    released.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(), released / "demo.ipynb")
+    return CourseFolder(tmp_path)
+
+
+def notebook_text() -> str:
+    return nbformat.writes(nbformat.v4.new_notebook())
+
+
+def inbox_of(tmp_path, hand_ins: dict[str, dict[str, str]]):
+    inbox = tmp_path / "inbox"
+    for student, files in hand_ins.items():
+        (inbox / student).mkdir(parents=True)
+        for name, text in files.items():
+            (inbox / student / name).write_text(text)
+    return inbox
+
+
+def test_collect_warns_by_learner_and_file(folder, tmp_path, capsys):
+    inbox = inbox_of(
+        tmp_path,
+        {
+            "ok": {"demo.ipynb": notebook_text(), "timestamp.txt": "2027-01-01 10:00:00 UTC"},
+            "broken": {"demo.ipynb": "{not json"},
+            "two_copies": {"demo (1).ipynb": notebook_text(), "demo (2).ipynb": notebook_text()},
+            "renamed": {"Demo-final.ipynb": notebook_text()},
+            "empty": {},
+        },
+    )
+    warnings = collect(folder, ASSIGNMENT, inbox)
+    assert "broken: demo.ipynb is not a readable notebook (" in "\n".join(warnings)
+    assert "renamed: Demo-final.ipynb renamed to demo.ipynb, the notebook it replaces" in warnings
+    # Two candidates for one notebook: nothing is guessed, both are named.
+    assert "two_copies: demo (1).ipynb is not a notebook of a9_demo (demo.ipynb)" in warnings
+    assert "two_copies: demo (2).ipynb is not a notebook of a9_demo (demo.ipynb)" in warnings
+    assert "empty: no notebook: it cannot be graded (expected demo.ipynb)" in warnings
+    assert not [w for w in warnings if w.startswith("ok:")]
+    assert not [w for w in warnings if "timestamp" in w]  # no due date: the time is no matter
+    submitted = folder.submitted
+    assert (submitted / "renamed" / ASSIGNMENT / "demo.ipynb").is_file()
+    assert (submitted / "ok" / ASSIGNMENT / "timestamp.txt").read_text().startswith("2027")
+    assert "collected empty: nothing" in capsys.readouterr().out
+
+
+def test_collect_again_replaces_the_hand_in_and_asks_for_times_when_due(folder, tmp_path):
+    first = inbox_of(tmp_path / "first", {"ana": {"old.ipynb": notebook_text()}})
+    collect(folder, ASSIGNMENT, first)
+    second = inbox_of(tmp_path / "second", {"ana": {"demo.ipynb": notebook_text()}})
+    warnings = collect(folder, ASSIGNMENT, second, timed=True)
+    files = sorted(p.name for p in (folder.submitted / "ana" / ASSIGNMENT).iterdir())
+    assert files == ["demo.ipynb"]
+    assert warnings == [
+        "ana: no timestamp.txt: the submission time is unknown, so it counts as on time"
+    ]
+
+
+def test_a_roster_is_read_with_clear_errors(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("\ufeffid,first_name,email\nana,Ana,ana@uni.test\nben,,\n")
+    assert read_roster(roster) == [
+        {"id": "ana", "first_name": "Ana", "email": "ana@uni.test"},
+        {"id": "ben", "first_name": "", "email": ""},
+    ]
+    roster.write_text("student,name\nana,Ana\n")
+    with pytest.raises(SystemExit, match="needs 'id'.*unknown: student, name"):
+        read_roster(roster)
+    roster.write_text("id\nana\nana\n")
+    with pytest.raises(SystemExit, match="ids listed twice: ana"):
+        read_roster(roster)
+    with pytest.raises(SystemExit, match="no roster file"):
+        read_roster(tmp_path / "missing.csv")
+
+
+def test_the_late_policy_takes_a_share_per_started_day():
+    policy = LatePolicy(percent_per_day=10)
+    assert policy.late_submission_penalty("ana", 20.0, 1) == pytest.approx(2.0)
+    assert policy.late_submission_penalty("ana", 20.0, DAY) == pytest.approx(2.0)
+    assert policy.late_submission_penalty("ana", 20.0, DAY + 1) == pytest.approx(4.0)
+    assert policy.late_submission_penalty("ana", 20.0, 30 * DAY) == 20.0  # never below zero
+    assert late_by(DAY + 16 * 3600) == "1 d 16 h"
+    assert late_by(90) == "2 min"
+    assert parse_due_date("2027-01-15T18:00:00+01:00").hour == 17
+    with pytest.raises(SystemExit, match="cannot read the due date"):
+        parse_due_date("next Friday-ish")
+
+
+def test_the_grading_record_is_plain_json(folder):
+    from autograder.outcomes import run_record, save_run
+
+    save_run(folder, ASSIGNMENT, {"ana": {"seconds": 3.5, "edited": []}})
+    save_run(folder, ASSIGNMENT, {"ben": {"not_processed": "no notebook", "edited": []}})
+    assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
+    path = folder.root / "grading" / f"{ASSIGNMENT}.json"
+    assert json.loads(path.read_text())["ana"]["seconds"] == 3.5
