@@ -19,8 +19,9 @@ Instructor commands (nbgrader, configured by ``nbgrader_config.py``)::
     python3 course.py collect ASSIGNMENT FOLDER   # FOLDER/<student>/ -> submitted/, with warnings
     python3 course.py autograde ASSIGNMENT        # grade submitted/*/ASSIGNMENT/
     python3 course.py pending [ASSIGNMENT]        # what waits for hand grading, per learner
-    python3 course.py feedback ASSIGNMENT         # feedback/<student>/ASSIGNMENT/*.html
-    python3 course.py grades                      # export every grade to grades.csv
+    python3 course.py report ASSIGNMENT           # reports/ASSIGNMENT/index.html, with figures
+    python3 course.py feedback ASSIGNMENT         # feedback/<student>/ASSIGNMENT/*.html, zips
+    python3 course.py grades                      # grades_wide.csv (for an LMS) and grades.csv
 
 They set up, then run ``.venv/bin/python -m autograder COMMAND ...`` (``autograder/__main__.py``),
 which drives nbgrader through its Python API; ``python3 course.py COMMAND --help`` shows their
@@ -149,6 +150,7 @@ INSTRUCTOR_COMMANDS = (
     "collect",
     "autograde",
     "pending",
+    "report",
     "feedback",
     "grades",
 )

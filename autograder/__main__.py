@@ -18,6 +18,7 @@ from .exports import export_grades
 from .feedback_pages import write_feedback
 from .hand_grading import print_pending
 from .release import release
+from .report import write_report
 from .roster import import_roster
 
 COMMANDS = {
@@ -31,6 +32,8 @@ COMMANDS = {
     "feedback": "write feedback pages for ASSIGNMENT (no hidden tests or mark schemes), a"
     " NOT_GRADED page for a hand-in that could not be graded, and one zip per learner",
     "pending": "list what waits for hand grading, per assignment and learner",
+    "report": "write reports/ASSIGNMENT/index.html: outcomes, scores, pass rates, mistakes,"
+    " what needs a look",
     "grades": "export the grades: grades_wide.csv for an LMS, grades.csv one row per learner"
     " and assignment",
 }
@@ -65,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
     feeding.add_argument("--student", help="write only this learner's feedback")
     pending = commands.add_parser("pending", help=COMMANDS["pending"])
     pending.add_argument("assignment", nargs="?", help="one assignment (default: all)")
+    commands.add_parser("report", help=COMMANDS["report"]).add_argument("assignment")
     commands.add_parser("grades", help=COMMANDS["grades"])
     return parsing
 
@@ -86,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         autograde(folder, args.assignment, args.student, sandbox=not args.unsandboxed)
     elif args.command == "feedback":
         write_feedback(folder, args.assignment, args.student)
+    elif args.command == "report":
+        write_report(folder, folder.known(args.assignment))
     elif args.command == "pending":
         print_pending(folder, args.assignment)
     else:

@@ -237,7 +237,11 @@ def test_the_batch_completed_and_names_the_contained(batch):
     named = set(stopped.group(1).split(", "))
     for attack in ["kernel_exits", "sleeps_forever", "hangs_ignoring_interrupts"]:
         assert f"hostile_{attack}" in named
-    assert "output_flooded" in " ".join(named)
+    # A flood ends one of two ways, depending on how fast the kernel's output thread sends what
+    # is printed: past the output limit the grader stops the kernel (and it is named here), or
+    # the sandbox's memory limit ends the printing loop first, with a MemoryError in its cell.
+    flood = batch.course / "autograded" / "hostile_output_flooded" / A2.name / f"{NOTEBOOK}.ipynb"
+    assert "hostile_output_flooded" in named or '"ename": "MemoryError"' in flood.read_text()
     assert not named & {*CONTROLS, TWIN}
     # Attacks that keep their test cells from failing are caught by the referee, and named.
     refused = re.search(r"  refused \(test cells the referee refused[^)]*\): ([^\n]*)", log)
