@@ -6,6 +6,9 @@ submissions go to ``submitted/<student>/<assignment>/``. ``python3 course.py --h
 the commands that drive nbgrader with this configuration.
 """
 
+from pathlib import Path
+
+import nbgrader
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -19,12 +22,14 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+import autograder
 from autograder.deadlines import LatePolicy
 from autograder.execute import ContainedExecute
 from autograder.feedback import FeedbackCSS, HideInstructorText
 from autograder.locked_cells import RestoreLockedCells
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
+COURSE = Path(__file__).resolve().parent
 
 c.CourseDirectory.course_id = "resnet-course"
 c.CourseDirectory.source_directory = "solutions"
@@ -72,3 +77,17 @@ c.Autograde.autograde_preprocessors = [
 # Feedback without hidden tests, the tracebacks that quote them, or mark schemes.
 # Long lines of outputs (a failed check's message) wrap in the page instead of scrolling.
 c.GenerateFeedback.preprocessors = [GetGrades, HideInstructorText, FeedbackCSS]
+
+# Formgrader shows answers' math with the MathJax that jupyter_server_mathjax serves beside it,
+# not one from a CDN (autograder/formgrader_templates/ says how); nbgrader's templates follow.
+c.HTMLExporter.extra_template_basedirs = [
+    str(Path(autograder.__file__).parent / "formgrader_templates"),
+    str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
+]
+
+# The course hands out and collects with course.py release and collect, not with nbgrader's
+# exchange, but Formgrader warns on every page load when the exchange folder is missing. A
+# course-local one (ignored by git) is what its Release and Collect buttons then use; on a
+# JupyterHub whose learners share an exchange, point this at it instead.
+c.Exchange.root = str(COURSE / "exchange")
+(COURSE / "exchange").mkdir(exist_ok=True)

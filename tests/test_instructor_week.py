@@ -6,7 +6,8 @@ file that is not a notebook, a misnamed notebook, a late one, a cell that never 
 cell a learner emptied, and a learner of the roster who hands in nothing (and one who hands in
 without being on the roster). The workflow runs once, in a copy of the course
 (``week``): roster, due date, collect, autograde, hand grading through nbgrader's API, grades
-and feedback. The tests then read what each command printed and wrote.
+and feedback. The tests then read what each command printed and wrote, and open Formgrader on the
+graded course in a real Jupyter server and headless Chromium, with no network beyond it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +49,7 @@ ROSTER = {  # id: first name, last name, email, LMS id
     "ida": ("Ida", "Ito", "ida@uni.test", "1009"),
 }
 HAND_GRADED = {"ana": 15.0}  # points ana's written answers earn from the instructor
+CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = pytest.mark.slow
 
@@ -309,3 +314,88 @@ def test_the_class_report_has_its_figures(week):
     assert A6.submissions["mutant_count_linear"].says in page  # cam's diagnosed mistake
     for student in ["hana", "eve"]:  # contained, not processed: they need a look
         assert re.search(rf"<td>{student}</td>", page), student
+
+
+@pytest.fixture(scope="module")
+def formgrader(week):
+    """Formgrader on the week's course: a real Jupyter server on a free local port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "jupyter", "server", "--no-browser", "--allow-root"]
+        + [f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={week.course}"]
+        + ["--IdentityProvider.token=", "--ServerApp.password="],
+        cwd=week.course,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    site = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{site}/formgrader/manage_assignments", timeout=5)
+                break
+            except OSError:
+                assert server.poll() is None, "the Jupyter server stopped"
+                assert time.monotonic() < deadline, "the Jupyter server did not answer in 120 s"
+                time.sleep(1)
+        yield site
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def offline_page(formgrader):
+    """Open a Formgrader page in headless Chromium; return the page and what it asked elsewhere."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context()
+        problems: list[str] = []
+
+        def route(route):
+            if route.request.url.startswith(formgrader):
+                route.continue_()
+            else:
+                problems.append(f"request to another host: {route.request.url}")
+                route.abort()
+
+        context.route("**/*", route)
+
+        def open_page(path: str):
+            page = context.new_page()
+            # (Console errors are not counted: MathJax 2 probes fonts it may not find, by design.)
+            page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
+            page.goto(formgrader + path, wait_until="load")
+            return page
+
+        yield open_page, problems
+        browser.close()
+
+
+def test_formgrader_shows_written_answers_math_offline(week, offline_page):
+    open_page, problems = offline_page
+    with Gradebook(f"sqlite:///{week.course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook("theory", A6.name, "fin").id
+    page = open_page(f"/formgrader/submissions/{submission}")
+    page.wait_for_function("window.MathJax && MathJax.isReady", timeout=60_000)
+    page.evaluate("new Promise(done => MathJax.Hub.Queue(done))")  # typesetting has finished
+    assert page.eval_on_selector_all("#notebook .MathJax", "found => found.length") > 10
+    text = page.inner_text("#notebook")
+    assert not re.search(r"\$x_L\$", text)  # the math in the text is typeset
+    assert "Math Processing Error" not in text
+    assert not problems, problems
+
+
+def test_formgrader_warns_about_nothing(offline_page):
+    open_page, problems = offline_page
+    page = open_page("/formgrader/manage_assignments")
+    page.wait_for_selector(f"#main-table tr:has-text('{A6.name}')", timeout=60_000)
+    assert page.locator(".alert-warning").count() == 0, page.inner_text("body")
+    assert not problems, problems
