@@ -10,7 +10,10 @@ The commands (``python3 course.py COMMAND`` hands them to ``python -m autograder
 - :mod:`autograder.roster`: the class list, into the gradebook;
 - :mod:`autograder.deadlines`: due dates and the late policy (a late-submission plugin);
 - :mod:`autograder.collect`: hand-ins into ``submitted/``, with what cannot be graded said;
-- :mod:`autograder.autograde`: grading a class, with a progress line per hand-in and a summary;
+- :mod:`autograder.autograde`: grading a class on Dask workers, a progress line per hand-in and
+  a summary; :mod:`autograder.grading_kit` packs what the workers need,
+  :mod:`autograder.grade_worker` grades one hand-in on a worker, :mod:`autograder.recording`
+  writes its result into the gradebook;
 - :mod:`autograder.outcomes`: what became of each learner's hand-in, for every report;
 - :mod:`autograder.exports`: the grades, wide for an LMS and long for the record;
 - :mod:`autograder.feedback_pages`: feedback pages and one zip of them per learner.

@@ -28,7 +28,7 @@ COMMANDS = {
     "roster": "import the class list (CSV: id, first_name, last_name, email, lms_user_id)",
     "collect": "copy FOLDER/<student>/ into submitted/<student>/ASSIGNMENT/ and say what"
     " cannot be graded",
-    "autograde": "autograde submitted/*/ASSIGNMENT/ and summarise",
+    "autograde": "autograde submitted/*/ASSIGNMENT/ on grading workers and summarise",
     "feedback": "write feedback pages for ASSIGNMENT (no hidden tests or mark schemes), a"
     " NOT_GRADED page for a hand-in that could not be graded, and one zip per learner",
     "pending": "list what waits for hand grading, per assignment and learner",
@@ -59,6 +59,20 @@ def parser() -> argparse.ArgumentParser:
     grading.add_argument("assignment")
     grading.add_argument("--student", help="grade only this student")
     grading.add_argument(
+        "--workers",
+        type=int,
+        help="grading processes on this machine (default: one per core)",
+    )
+    grading.add_argument(
+        "--scheduler",
+        help="grade on the workers of this Dask scheduler instead (tcp://host:8786)",
+    )
+    grading.add_argument(
+        "--force",
+        action="store_true",
+        help="grade again hand-ins already graded and unchanged",
+    )
+    grading.add_argument(
         "--unsandboxed",
         action="store_true",
         help="run submissions without the bubblewrap sandbox, with your rights (not advised)",
@@ -87,7 +101,15 @@ def main(argv: list[str] | None = None) -> None:
         assignment = folder.known(args.assignment)
         collect(folder, assignment, args.folder, timed=due_date(folder, assignment) is not None)
     elif args.command == "autograde":
-        autograde(folder, args.assignment, args.student, sandbox=not args.unsandboxed)
+        autograde(
+            folder,
+            args.assignment,
+            args.student,
+            sandbox=not args.unsandboxed,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            force=args.force,
+        )
     elif args.command == "feedback":
         write_feedback(folder, args.assignment, args.student)
     elif args.command == "report":

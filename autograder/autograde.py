@@ -1,25 +1,38 @@
-"""Autograding a class: every hand-in of an assignment, one after another, then a summary.
+"""Autograding a class: every hand-in of an assignment, on grading workers, then a summary.
 
 :func:`autograde` first registers the assignment in the gradebook from ``solutions/`` (its
 release goes to a scratch folder, ``exercises/`` stays untouched), so the gradebook always
-holds the current tests. Then nbgrader autogrades each student's hand-in in
-``submitted/<student>/<assignment>/``, adding students it does not know, with the course's
-``nbgrader_config.py``: every kernel in the bubblewrap sandbox, the test cells decided by the
-referee (:mod:`autograder.execute`). A hand-in with no notebook of the assignment, or one
-nbformat cannot read, is not handed to nbgrader: it is recorded as not processed, with why.
+holds the current tests, and packs what grading needs into a kit (:mod:`autograder.grading_kit`).
+A hand-in with no notebook of the assignment, or one nbformat cannot read, is recorded as not
+processed, with why. Every other hand-in goes to a grading worker
+(:mod:`autograder.grade_worker`): nbgrader autogrades it with the course's configuration, every
+kernel in the bubblewrap sandbox, the test cells decided by the referee. The workers are Dask
+workers: ``--workers N`` processes of this machine (a ``LocalCluster``; the default is one per
+core), or those of a Dask scheduler given by address (``--scheduler tcp://host:8786``), each
+running ``dask worker`` in the course's environment. A worker that dies mid-hand-in has that
+hand-in graded again on another. Only this process writes the gradebook, as results arrive
+(:mod:`autograder.recording`), so the grades are those of a serial run in any order.
 
-The console gets a line per hand-in and what an instructor must act on: a locked cell a
-learner edited, a hand-in that could not be processed. nbgrader's full log goes to
-``.nbgrader.log``. The summary gives every learner's outcome (:mod:`autograder.outcomes`:
-graded, contained, not processed, not submitted), lateness and points waiting for hand
-grading, then names the learners that need a look; the command fails when some hand-in
-could not be processed or had to be contained, so that a script running it notices. Without
-bwrap it refuses to run, unless told to grade unsandboxed on purpose: then every line it
-prints says so.
+A hand-in already graded, unchanged, with the same kit version (solutions, checks,
+configuration and due date), is not graded again, so an interrupted run resumes where it
+stopped; ``--force`` grades every hand-in again.
+
+The console gets a line per hand-in, with the count, the rate and the time left, and what an
+instructor must act on: a locked cell a learner edited, a hand-in that could not be processed.
+nbgrader's full log goes to ``.nbgrader.log``. The summary gives every learner's outcome
+(:mod:`autograder.outcomes`: graded, contained, not processed, not submitted), lateness and
+points waiting for hand grading, then names the learners that need a look; the command fails
+when some hand-in could not be processed or had to be contained, so that a script running it
+notices. Without bwrap it refuses to run, unless told to grade unsandboxed on purpose: then
+every line it prints says so.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -29,7 +42,9 @@ import warnings
 from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
-from .hand_grading import graded_answers, settle
+from .execute import RECORDS, record_file
+from .grade_worker import grade_hand_in
+from .grading_kit import grading_version, make_kit
 from .locked_cells import EDITED
 from .outcomes import (
     CONTAINED,
@@ -38,8 +53,10 @@ from .outcomes import (
     REFUSED_CELLS,
     Outcome,
     class_outcomes,
+    run_record,
     save_run,
 )
+from .recording import record_graded
 
 UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
 # What of nbgrader's log reaches the console: a learner's edits to locked cells (nbgrader puts
@@ -104,34 +121,111 @@ def log_lines(log: str, about: tuple[str, ...]) -> list[str]:
     ]
 
 
-def grade_one(api, folder: CourseFolder, assignment: str, student: str) -> dict:
-    """Autograde one hand-in; return its run record (see :mod:`autograder.outcomes`)."""
-    started = time.monotonic()
-    problem = hand_in_problem(folder, assignment, student)
-    if problem:
-        return {"not_processed": problem, "edited": [], "seconds": 0.0}
-    before = graded_answers(folder, assignment, student)
-    with warnings.catch_warnings(record=True) as caught:
-        # SQLAlchemy warns about nbgrader's own session handling, once per hand-in.
-        warnings.simplefilter("always")
-        result = api.autograde(assignment, student, force=True)
-    log = result.get("log", "") + "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
-    append_log(folder, f"autograde {assignment} {student}", log + (result.get("error") or ""))
-    for message in log_lines(log, ABOUT_THE_SOLUTION):
-        print(f"  {message}")
-    run = {"edited": log_lines(log, EDITS), "seconds": round(time.monotonic() - started, 1)}
-    if not result.get("success"):
-        reason = (result.get("error") or "").strip().splitlines()[-1:] or ["no reason given"]
+def hand_in_files(folder: CourseFolder, assignment: str, student: str) -> dict[str, bytes]:
+    """The files of ``student``'s hand-in, by path inside it."""
+    hand_in = folder.submitted / student / assignment
+    return {str(p.relative_to(hand_in)): p.read_bytes() for p in hand_in.rglob("*") if p.is_file()}
+
+
+def digest_of(files: dict[str, bytes]) -> str:
+    """A digest of a hand-in's files, names included."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def grading_client(workers: int, scheduler: str | None):
+    """A Dask client: of the scheduler at ``scheduler``, or of ``workers`` local processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler, timeout="30s") as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,  # nbgrader and the kernel manager grade one hand-in at a time
+            processes=True,
+            memory_limit=0,  # the sandbox limits each kernel; the worker itself stays small
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def outcome_of(result: dict) -> dict:
+    """A worker's result as the run record of one hand-in (see :mod:`autograder.outcomes`)."""
+    log = result["log"]
+    run = {"edited": log_lines(log, EDITS), "seconds": result["seconds"]}
+    if not result["success"]:
+        reason = result["error"].strip().splitlines()[-1:] or ["no reason given"]
         run["not_processed"] = f"nbgrader could not grade it: {reason[0]} (see {LOG_FILE})"
-    else:
-        settle(folder, assignment, student, before)
     return run
 
 
-def autograde(
-    folder: CourseFolder, assignment: str, student: str | None = None, sandbox: bool = True
+def progress(done: int, total: int, started: float) -> str:
+    """``[done/total]`` with the rate so far and the time the rest will take at that rate."""
+    elapsed = time.monotonic() - started
+    rate = done / elapsed if elapsed > 0 else 0.0
+    left = (total - done) / rate if rate else 0.0
+    return f"[{done}/{total}, {rate * 60:.1f}/min, {left:.0f} s left]"
+
+
+def grade_on_workers(
+    folder: CourseFolder,
+    assignment: str,
+    hand_ins: dict[str, dict[str, bytes]],
+    sandbox: bool,
+    workers: int | None,
+    scheduler: str | None,
+    record,
 ) -> None:
-    """Autograde every hand-in of ``assignment`` (or ``student``'s), then summarise."""
+    """Grade ``hand_ins`` (student: files) on the workers; ``record(student, result)`` each."""
+    from distributed import as_completed
+
+    solutions = sorted((folder.solutions / assignment).glob("*.ipynb"))
+    unrecorded = [s for s in solutions if not record_file(folder.root, s).is_file()]
+    local_workers = min(workers or os.cpu_count() or 1, len(hand_ins))
+    with grading_client(local_workers, scheduler) as client:
+        where = scheduler or f"{len(client.scheduler_info()['workers'])} local worker process(es)"
+        print(f"{assignment}: grading {len(hand_ins)} hand-in(s) on {where}")
+        sys.stdout.flush()
+        waiting = list(hand_ins)
+        # Without the referee's record of the solutions, the first hand-in goes alone: its
+        # worker records them, once, and the kit of the others carries that record.
+        batches = [waiting[:1], waiting[1:]] if unrecorded else [waiting]
+        for batch in batches:
+            shared_kit = client.scatter(make_kit(folder, assignment), broadcast=True)
+            futures = {
+                client.submit(
+                    grade_hand_in, shared_kit, student, hand_ins[student], sandbox, pure=False
+                ): student
+                for student in batch
+            }
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as error:  # the task failed on every worker it was given to
+                    result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+                    result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
+                record(futures[future], result)
+
+
+def autograde(
+    folder: CourseFolder,
+    assignment: str,
+    student: str | None = None,
+    sandbox: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+) -> None:
+    """Autograde the hand-ins of ``assignment`` (or ``student``'s) that need it; summarise."""
     folder.known(assignment)
     students = [s for s in folder.students(assignment) if student in (None, s)]
     if not students:
@@ -152,19 +246,64 @@ def autograde(
         registering = nbgrader_api(folder, CourseDirectory={"release_directory": scratch})
         result = registering.generate_assignment(assignment, force=True)
         append_log(folder, f"register {assignment}", check(result, f"registering {assignment}"))
-    api = nbgrader_api(folder, ContainedExecute={"sandbox": sandbox})
-    print(f"{assignment}: grading {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
-    runs = {}
-    for number, name in enumerate(students, 1):
-        run = runs[name] = grade_one(api, folder, assignment, name)
-        if run.get("not_processed"):
-            print(f"[{number}/{len(students)}] {name}: NOT PROCESSED: {run['not_processed']}")
+    version = grading_version(folder, assignment)
+    before = run_record(folder, assignment)
+    print(f"{assignment}: {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
+    to_grade, unchanged = {}, []
+    for name in students:
+        problem = hand_in_problem(folder, assignment, name)
+        if problem:
+            print(f"  {name}: NOT PROCESSED: {problem}")
+            save_run(folder, assignment, {name: {"not_processed": problem, "edited": []}})
+            continue
+        files = hand_in_files(folder, assignment, name)
+        kept = before.get(name, {})
+        graded_before = (folder.autograded / name / assignment).is_dir()
+        same = kept.get("version") == version and kept.get("hand_in") == digest_of(files)
+        if same and graded_before and not kept.get("not_processed") and not force:
+            unchanged.append(name)
         else:
-            print(f"[{number}/{len(students)}] {name}: graded in {run['seconds']:.1f} s")
+            to_grade[name] = files
+    if unchanged:
+        print(
+            f"{assignment}: {len(unchanged)} hand-in(s) already graded and unchanged, kept"
+            f" (--force grades them again): {', '.join(unchanged)}"
+        )
+    said = set()
+    started, done = time.monotonic(), 0
+
+    def record(name: str, result: dict) -> None:
+        nonlocal done
+        done += 1
+        append_log(folder, f"autograde {assignment} {name}", result["log"] + result["error"])
+        for message in log_lines(result["log"], ABOUT_THE_SOLUTION):
+            if message not in said:
+                said.add(message)
+                print(f"  {message}")
+        for file_name, data in result["records"].items():
+            (folder.root / RECORDS).mkdir(exist_ok=True)
+            if not (folder.root / RECORDS / file_name).exists():
+                (folder.root / RECORDS / file_name).write_bytes(data)
+        run = outcome_of(result)
+        if not run.get("not_processed"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # SQLAlchemy, about nbgrader's sessions
+                record_graded(folder, assignment, name, result["graded"])
+            said_by_sqlalchemy = "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+            append_log(folder, f"record {assignment} {name}", said_by_sqlalchemy)
+            run |= {"version": version, "hand_in": digest_of(to_grade[name])}
+        save_run(folder, assignment, {name: run})
+        if run.get("not_processed"):
+            line = f"{name}: NOT PROCESSED: {run['not_processed']}"
+        else:
+            line = f"{name}: graded in {run['seconds']:.1f} s"
+        print(f"{progress(done, len(to_grade), started)} {line}")
         for edit in run["edited"]:
             print(f"  WARNING {name}: {edit}")
         sys.stdout.flush()
-    save_run(folder, assignment, runs)
+
+    if to_grade:
+        grade_on_workers(folder, assignment, to_grade, sandbox, workers, scheduler, record)
     outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
     print_summary(folder, assignment, outcomes)
     act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]

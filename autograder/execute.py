@@ -83,7 +83,7 @@ class ContainedExecute(Execute):
         10, help="seconds a timed-out kernel has to come back after the interrupt"
     ).tag(config=True)
 
-    # The solution's record of each notebook, by the hash of the solution's file.
+    # The solution's record of each notebook, by the name of its file (see record_file).
     _expectations: dict[str, dict[str, list[Record]]] = {}
 
     def preprocess(self, nb, resources=None, km=None):
@@ -119,18 +119,13 @@ class ContainedExecute(Execute):
         )
         if not info or not source.is_file():
             return {}
-        # The record depends on the solution and on the checks' code, and on nothing else: it
-        # is kept on disk, and a later autograde of the same versions reads it back.
-        digest = hashlib.sha256(source.read_bytes())
-        for path in sorted((resnet_ref_folder() / "grading").glob("*.py")):
-            digest.update(path.read_bytes())
-        digest = digest.hexdigest()
-        kept = Path(coursedir.root) / RECORDS / f"{source.parent.name}-{source.stem}-{digest}.json"
-        if digest not in self._expectations and kept.is_file():
+        kept = record_file(Path(coursedir.root), source)
+        if kept.name not in self._expectations and kept.is_file():
             found = json.loads(kept.read_text(encoding="utf-8"))
-            self._expectations[digest] = {k: [Record(**r) for r in v] for k, v in found.items()}
-        if digest not in self._expectations:
-            self.log.info("recording what the solution's test cells check: %s", source)
+            self._expectations[kept.name] = {k: [Record(**r) for r in v] for k, v in found.items()}
+        if kept.name not in self._expectations:
+            where = f"{source.parent.name}/{source.name}"
+            self.log.info("recording what the solution's test cells check: %s", where)
             solution = nbformat.read(source, as_version=4)
             records = self._run(solution, copy.deepcopy(resources), None, None)
             for key, found in records.items():
@@ -145,11 +140,11 @@ class ContainedExecute(Execute):
                 len(tests),
                 ", ".join(key for key in tests if key not in refereed) or "none",
             )
-            self._expectations[digest] = records
+            self._expectations[kept.name] = records
             kept.parent.mkdir(exist_ok=True)
             plain = {k: [dataclasses.asdict(r) for r in v] for k, v in records.items()}
             kept.write_text(json.dumps(plain, indent=1), encoding="utf-8")
-        return self._expectations[digest]
+        return self._expectations[kept.name]
 
     def create_kernel_manager(self):
         """nbclient's kernel manager, and the referee its kernel will reach."""
@@ -283,6 +278,18 @@ class ContainedExecute(Execute):
             f"the kernel stopped while this cell ran (exit status {code}: os._exit, a crash,"
             " or a signal?)"
         )
+
+
+def record_file(course: Path, source: Path) -> Path:
+    """Where the referee's record of the solution notebook ``source`` is kept in ``course``.
+
+    The record depends on the solution and on the checks' code, and on nothing else: it is
+    kept on disk, and a later autograde of the same versions reads it back.
+    """
+    digest = hashlib.sha256(source.read_bytes())
+    for path in sorted((resnet_ref_folder() / "grading").glob("*.py")):
+        digest.update(path.read_bytes())
+    return course / RECORDS / f"{source.parent.name}-{source.stem}-{digest.hexdigest()}.json"
 
 
 def _test_cell(cell) -> str | None:

@@ -12,6 +12,13 @@ unsandboxed floor (target: at most 1.5) and the sandbox's cost, sandboxed over u
 
     .venv/bin/python benchmarks/bench_autograde.py              # every assignment, 3 rounds
     .venv/bin/python benchmarks/bench_autograde.py a2_blocks --rounds 5
+
+With ``--class N`` it times a whole class instead: N hand-ins of one assignment (default
+a6_theory; the solution, so every test runs), graded by serial ``nbgrader autograde`` and by
+``course.py autograde --workers W`` (default 2; Dask worker processes, every kernel sandboxed),
+one after the other in each round, and prints seconds per notebook and the ratio:
+
+    .venv/bin/python benchmarks/bench_autograde.py --class 60 a6_theory
 """
 
 import argparse
@@ -97,12 +104,61 @@ def prepare(course: Path, assignments: list[str]) -> dict[str, int]:
     return counts
 
 
+def time_class(assignment: str, size: int, workers: int, rounds: int) -> int:
+    """Grade a class of ``size`` hand-ins serially and on ``workers``; print the ratio."""
+    times: dict[str, list[float]] = {"serial": [], "workers": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        course = Path(scratch)
+        for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
+            shutil.copy(ROOT / name, course)
+        shutil.copytree(ROOT / "solutions" / assignment, course / "solutions" / assignment)
+        (course / ".venv").symlink_to(ROOT / ".venv")
+        nbgrader(["generate_assignment", assignment, "--force"], course)
+        notebooks = sorted((course / "solutions" / assignment).glob("*.ipynb"))
+        for number in range(size):
+            submitted = course / "submitted" / f"learner{number:04d}" / assignment
+            submitted.mkdir(parents=True)
+            for notebook in notebooks:
+                shutil.copy(notebook, submitted / notebook.name)
+        per_class = size * len(notebooks)
+        parallel = [str(BIN / "python"), "-m", "autograder", "autograde", assignment]
+        parallel += ["--force", "--workers", str(workers)]
+        for round_number in range(rounds):
+            times["serial"].append(nbgrader(["autograde", assignment, "--force"], course))
+            start = time.perf_counter()
+            done = subprocess.run(parallel, cwd=course, env=environment(), capture_output=True)
+            times["workers"].append(time.perf_counter() - start)
+            if done.returncode != 0:
+                sys.exit(f"course.py autograde failed:\n{done.stdout[-3000:]}{done.stderr}")
+            print(
+                f"round {round_number + 1}: serial {times['serial'][-1] / per_class:.2f}"
+                f" s/notebook, {workers} workers {times['workers'][-1] / per_class:.2f} s/notebook"
+            )
+    serial = statistics.median(times["serial"]) / per_class
+    spread = statistics.median(times["workers"]) / per_class
+    print()
+    print(
+        f"{assignment}: a class of {size} ({per_class} notebooks), seconds per notebook,"
+        f" median of {rounds} round(s), {os.cpu_count()} cores"
+    )
+    print(f"{'serial nbgrader autograde':<44}{serial:>8.2f}")
+    label = f"course.py autograde --workers {workers}"
+    print(f"{label:<44}{spread:>8.2f}{serial / spread:>7.2f} x fewer seconds")
+    print(f"{label + ', warm starts':<44}  not built yet (issue 10, item 2)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Time every assignment against the floor and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("assignments", nargs="*", help="default: every folder in solutions/")
     parser.add_argument("--rounds", type=int, default=3, help="timed runs of each (default 3)")
+    parser.add_argument("--class", dest="size", type=int, help="time a class of this size")
+    parser.add_argument("--workers", type=int, default=2, help="with --class (default 2)")
     args = parser.parse_args(argv)
+    if args.size:
+        (assignment,) = args.assignments or ["a6_theory"]
+        return time_class(assignment, args.size, args.workers, args.rounds)
     assignments = args.assignments or sorted(
         p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb"))
     )

@@ -149,7 +149,7 @@ def week(tmp_path_factory) -> Week:
         printed[step] = course_py(*args)
     grade_by_hand(course, "ana", HAND_GRADED["ana"])
     for step, args in [
-        ("regrade", ["autograde", A6.name, "--student", "ana"]),
+        ("regrade", ["autograde", A6.name, "--student", "ana", "--force"]),
         ("pending", ["pending"]),
         ("grades", ["grades"]),
         ("feedback", ["feedback", A6.name]),

@@ -1,0 +1,65 @@
+"""Grading one hand-in on a worker: nbgrader's autograde in a course of its own, from a kit.
+
+:func:`grade_hand_in` is what ``autograde`` sends to a worker (a Dask worker process, here or
+on another machine) for each hand-in. It unpacks the assignment's :class:`GradingKit` into a
+scratch folder, puts the learner's files where nbgrader looks for them, and autogrades them
+with the course's configuration: the kernel in the bubblewrap sandbox, the test cells decided
+by the referee (:mod:`autograder.execute`). What it returns is plain data: the graded
+notebooks, nbgrader's log, the time it took. The scratch folder, with its gradebook, is gone
+afterwards; ``autograde`` records the result in the course's gradebook
+(:mod:`autograder.recording`).
+
+A worker process grades one hand-in at a time; it keeps between hand-ins only what depends on
+the assignment, never on a learner: the referee's record of the solutions.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from .course_folder import CourseFolder, nbgrader_api
+from .execute import RECORDS
+from .grading_kit import GradingKit, kit_gradebook
+
+
+def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], sandbox: bool) -> dict:
+    """Autograde ``student``'s hand-in (its ``files``, by name) of the kit's assignment.
+
+    Returns ``success``, ``error``, ``log``, ``graded`` (the autograded folder's files by
+    name), ``records`` (the referee's records of the solutions, by file name), ``seconds``
+    and ``worker`` (the machine it ran on).
+    """
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
+        course = kit.unpack(Path(scratch))
+        hand_in = course / "submitted" / student / kit.assignment
+        hand_in.mkdir(parents=True)
+        for name, data in files.items():
+            (hand_in / name).write_bytes(data)
+        api = nbgrader_api(
+            CourseFolder(course),
+            CourseDirectory={"db_url": kit_gradebook(course)},
+            ContainedExecute={"sandbox": sandbox},
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            # SQLAlchemy warns about nbgrader's own session handling, once per hand-in.
+            warnings.simplefilter("always")
+            result = api.autograde(kit.assignment, student, force=True)
+        log = result.get("log", "")
+        log += "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+        graded = course / "autograded" / student / kit.assignment
+        return {
+            "success": bool(result.get("success")),
+            "error": result.get("error") or "",
+            "log": log,
+            "graded": {
+                str(p.relative_to(graded)): p.read_bytes() for p in graded.rglob("*") if p.is_file()
+            },
+            "records": {p.name: p.read_bytes() for p in (course / RECORDS).glob("*.json")},
+            "seconds": round(time.monotonic() - started, 1),
+            "worker": platform.node(),
+        }

@@ -1,0 +1,65 @@
+"""Recording a hand-in graded on a worker in the course's gradebook, as nbgrader would have.
+
+A worker (:mod:`autograder.grade_worker`) returns the graded notebooks; the scores in them are
+nbgrader's to read. :func:`record_graded` puts the notebooks in ``autograded/`` and runs, in
+this process, the steps with which ``nbgrader autograde`` writes a gradebook: the submission
+and its time, nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties`` on each graded
+notebook, zero for a notebook of the assignment that was not handed in. Only this process
+writes the gradebook, one hand-in after another, so it may be SQLite; hand scores already
+given are kept as nbgrader keeps them, and :func:`autograder.hand_grading.settle` follows.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
+from .course_folder import CourseFolder, nbgrader_api
+from .hand_grading import graded_answers, settle
+
+
+def record_graded(
+    folder: CourseFolder, assignment: str, student: str, graded: dict[str, bytes]
+) -> None:
+    """Record ``student``'s graded files (the worker's ``autograded`` folder, by name)."""
+    before = graded_answers(folder, assignment, student)
+    destination = folder.autograded / student / assignment
+    shutil.rmtree(destination, ignore_errors=True)
+    for name, data in graded.items():
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        (destination / name).write_bytes(data)
+    api = nbgrader_api(folder)
+    coursedir = api.coursedir
+    timestamp = coursedir.get_existing_timestamp(str(folder.submitted / student / assignment))
+    with api.gradebook as gradebook:
+        gradebook.update_or_create_student(student)
+        if timestamp:
+            gradebook.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gradebook.update_or_create_submission(assignment, student)
+        for notebook in gradebook.find_assignment(assignment).notebooks:
+            if not (destination / f"{notebook.name}.ipynb").is_file():
+                # nbgrader's rule for a notebook that was not handed in: zero, nothing to grade.
+                found = gradebook.find_submission_notebook(notebook.name, assignment, student)
+                for grade in found.grades:
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+        gradebook.db.commit()
+        notebooks = [n.name for n in gradebook.find_assignment(assignment).notebooks]
+    for name in notebooks:
+        path = destination / f"{name}.ipynb"
+        if not path.is_file():
+            continue
+        resources = {
+            "nbgrader": {
+                "assignment": assignment,
+                "notebook": name,
+                "student": student,
+                "db_url": coursedir.db_url,
+            }
+        }
+        notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        for step in (SaveAutoGrades, AssignLatePenalties):
+            step(config=api.config).preprocess(notebook, resources)
+    settle(folder, assignment, student, before)
