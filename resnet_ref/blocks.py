@@ -27,7 +27,6 @@ Options shared by the blocks:
 
 import torch
 from torch import nn
-from torchvision.ops import SqueezeExcitation
 
 from .shortcuts import make_shortcut
 
@@ -45,6 +44,31 @@ def conv3x3(in_channels: int, out_channels: int, stride: int = 1, groups: int = 
 def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     """A 1x1 convolution: mixes channels at each pixel, without bias."""
     return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze and excitation (Hu et al., 2018): rescale each channel by a weight in (0, 1)
+    computed from the channel averages of the whole input.
+
+    The squeeze averages each channel over the image; two 1x1 convolutions with bias (``fc1``
+    down to ``squeeze_channels``, a ReLU, ``fc2`` back up) and a sigmoid turn the averages into
+    one weight per channel. The layers and their names are those of torchvision's
+    ``torchvision.ops.SqueezeExcitation``, so the weights of one load into the other; defined
+    here so that importing the blocks does not import torchvision.
+    """
+
+    def __init__(self, input_channels: int, squeeze_channels: int):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
+        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with each channel scaled by its weight."""
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
 
 
 def squeeze_excitation(channels: int, se_reduction: int | None) -> nn.Module:

@@ -1,5 +1,8 @@
 """Shortcuts and residual blocks: shapes, the identity property, gradients, options."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from torch import nn
@@ -14,6 +17,7 @@ from resnet_ref import (
     make_shortcut,
 )
 from resnet_ref.analysis import count_parameters
+from resnet_ref.blocks import SqueezeExcitation
 
 ALL_BLOCKS = [BasicBlock, BottleneckBlock, PreActBlock, PreActBottleneck]
 
@@ -155,6 +159,18 @@ def test_squeeze_excitation_adds_its_two_small_layers():
     assert count_parameters(with_se) - count_parameters(plain) == 64 * 4 + 4 + 4 * 64 + 64
     x = torch.randn(2, 64, 4, 4)
     assert with_se(x).shape == x.shape
+
+
+def test_squeeze_excitation_is_torchvisions_without_importing_it():
+    from torchvision.ops import SqueezeExcitation as Torchvisions
+
+    ours, theirs = SqueezeExcitation(16, 4), Torchvisions(16, 4)
+    theirs.load_state_dict(ours.state_dict())  # the same layers under the same names
+    x = torch.randn(3, 16, 5, 7)
+    torch.testing.assert_close(ours(x), theirs(x))
+    imports = "import sys, resnet_ref.grading; print('torchvision' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stdout + done.stderr
 
 
 def test_preactivation_projection_takes_the_normalised_input():

@@ -14,9 +14,9 @@ import copy
 
 import pytest
 import torch
-from torchvision.ops import SqueezeExcitation
 
 import resnet_ref
+from resnet_ref.blocks import SqueezeExcitation
 from resnet_ref.grading import MISTAKES, fresh_generator, randomise
 from resnet_ref.grading.mistakes import _diagnose
 from resnet_ref.models import ResNet, imagenet_resnet

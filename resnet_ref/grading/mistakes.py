@@ -12,9 +12,8 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torchvision.ops import SqueezeExcitation
 
-from ..blocks import BasicBlock, BottleneckBlock, PreActBlock
+from ..blocks import BasicBlock, BottleneckBlock, PreActBlock, SqueezeExcitation
 from ..models import ResNet
 
 # Outputs and gradients agree when max |got - expected| <= TOLERANCE * max(1, max |expected|).
