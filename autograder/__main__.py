@@ -73,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
         help="grade again hand-ins already graded and unchanged",
     )
     grading.add_argument(
+        "--cold",
+        action="store_true",
+        help="start every kernel cold, in a sandbox of its own, instead of forking it from a"
+        " template that has imported torch (slower; for comparison)",
+    )
+    grading.add_argument(
         "--unsandboxed",
         action="store_true",
         help="run submissions without the bubblewrap sandbox, with your rights (not advised)",
@@ -109,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             workers=args.workers,
             scheduler=args.scheduler,
             force=args.force,
+            warm=not args.cold,
         )
     elif args.command == "feedback":
         write_feedback(folder, args.assignment, args.student)

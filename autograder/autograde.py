@@ -6,7 +6,8 @@ holds the current tests, and packs what grading needs into a kit (:mod:`autograd
 A hand-in with no notebook of the assignment, or one nbformat cannot read, is recorded as not
 processed, with why. Every other hand-in goes to a grading worker
 (:mod:`autograder.grade_worker`): nbgrader autogrades it with the course's configuration, every
-kernel in the bubblewrap sandbox, the test cells decided by the referee. The workers are Dask
+kernel in the bubblewrap sandbox (forked from a warm template that has imported torch, unless
+``--cold``), the test cells decided by the referee. The workers are Dask
 workers: ``--workers N`` processes of this machine (a ``LocalCluster``; the default is one per
 core), or those of a Dask scheduler given by address (``--scheduler tcp://host:8786``), each
 running ``dask worker`` in the course's environment. A worker that dies mid-hand-in has that
@@ -32,18 +33,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import shutil
 import sys
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
 from .execute import RECORDS, record_file
-from .grade_worker import grade_hand_in
+from .grade_worker import grade_hand_in, kernel_settings
 from .grading_kit import grading_version, make_kit
 from .locked_cells import EDITED
 from .outcomes import (
@@ -135,6 +138,21 @@ def digest_of(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: those it is pinned to, within its cgroup's CPU quota.
+
+    ``os.cpu_count()`` counts the host's cores, which a container or a CI runner may not give.
+    """
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            cores = min(cores, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota to read
+    return cores
+
+
 @contextlib.contextmanager
 def grading_client(workers: int, scheduler: str | None):
     """A Dask client: of the scheduler at ``scheduler``, or of ``workers`` local processes."""
@@ -180,7 +198,7 @@ def grade_on_workers(
     folder: CourseFolder,
     assignment: str,
     hand_ins: dict[str, dict[str, bytes]],
-    sandbox: bool,
+    kernels: dict,
     workers: int | None,
     scheduler: str | None,
     record,
@@ -190,7 +208,7 @@ def grade_on_workers(
 
     solutions = sorted((folder.solutions / assignment).glob("*.ipynb"))
     unrecorded = [s for s in solutions if not record_file(folder.root, s).is_file()]
-    local_workers = min(workers or os.cpu_count() or 1, len(hand_ins))
+    local_workers = min(workers or usable_cores(), len(hand_ins))
     with grading_client(local_workers, scheduler) as client:
         where = scheduler or f"{len(client.scheduler_info()['workers'])} local worker process(es)"
         print(f"{assignment}: grading {len(hand_ins)} hand-in(s) on {where}")
@@ -203,7 +221,7 @@ def grade_on_workers(
             shared_kit = client.scatter(make_kit(folder, assignment), broadcast=True)
             futures = {
                 client.submit(
-                    grade_hand_in, shared_kit, student, hand_ins[student], sandbox, pure=False
+                    grade_hand_in, shared_kit, student, hand_ins[student], kernels, pure=False
                 ): student
                 for student in batch
             }
@@ -224,6 +242,7 @@ def autograde(
     workers: int | None = None,
     scheduler: str | None = None,
     force: bool = False,
+    warm: bool = True,
 ) -> None:
     """Autograde the hand-ins of ``assignment`` (or ``student``'s) that need it; summarise."""
     folder.known(assignment)
@@ -303,7 +322,8 @@ def autograde(
         sys.stdout.flush()
 
     if to_grade:
-        grade_on_workers(folder, assignment, to_grade, sandbox, workers, scheduler, record)
+        kernels = kernel_settings(sandbox, warm)
+        grade_on_workers(folder, assignment, to_grade, kernels, workers, scheduler, record)
     outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
     print_summary(folder, assignment, outcomes)
     act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]

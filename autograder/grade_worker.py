@@ -10,7 +10,9 @@ afterwards; ``autograde`` records the result in the course's gradebook
 (:mod:`autograder.recording`).
 
 A worker process grades one hand-in at a time; it keeps between hand-ins only what depends on
-the assignment, never on a learner: the referee's record of the solutions.
+the assignment, never on a learner: the referee's record of the solutions, and the warm
+template its kernels are forked from (:mod:`autograder.kernel_template`), which no learner's
+code ever runs in.
 """
 
 from __future__ import annotations
@@ -26,8 +28,18 @@ from .execute import RECORDS
 from .grading_kit import GradingKit, kit_gradebook
 
 
-def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], sandbox: bool) -> dict:
-    """Autograde ``student``'s hand-in (its ``files``, by name) of the kit's assignment.
+def kernel_settings(sandbox: bool, warm: bool) -> dict[str, dict]:
+    """The configuration of how the grading kernels start: in the sandbox or not, forked from a
+    warm template (:mod:`autograder.kernel_template`) or cold."""
+    return {
+        "ContainedExecute": {"sandbox": sandbox},
+        "SandboxedKernelManager": {"warm_start": warm},
+    }
+
+
+def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernels: dict) -> dict:
+    """Autograde ``student``'s hand-in (its ``files``, by name) of the kit's assignment, with
+    its kernels started as ``kernels`` (:func:`kernel_settings`) says.
 
     Returns ``success``, ``error``, ``log``, ``graded`` (the autograded folder's files by
     name), ``records`` (the referee's records of the solutions, by file name), ``seconds``
@@ -43,7 +55,7 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], sandbo
         api = nbgrader_api(
             CourseFolder(course),
             CourseDirectory={"db_url": kit_gradebook(course)},
-            ContainedExecute={"sandbox": sandbox},
+            **kernels,
         )
         with warnings.catch_warnings(record=True) as caught:
             # SQLAlchemy warns about nbgrader's own session handling, once per hand-in.

@@ -14,27 +14,41 @@ A submission is arbitrary Python run by the instructor. Its kernel starts inside
 It runs as a user id of its own (never root), with limits on memory, processes, CPU time and
 file size. The kernel talks to the grader over Unix sockets in a private folder bound into the
 sandbox, since it has no network to listen on.
+
+Kernels start warm by default: a :class:`KernelTemplate`, one sandbox per grading process that
+has imported torch and ``resnet_ref`` once, forks each kernel into namespaces, a user id and
+limits of its own, so that it sees what a cold kernel in its own sandbox sees
+(:mod:`autograder.kernel_template`). ``SandboxedKernelManager.warm_start = False`` starts every
+kernel cold instead, in a new sandbox.
 """
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import importlib.util
+import json
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from resnet_ref.grading.referee import REFEREE_SOCKET
 
 BWRAP = "bwrap"
 MiB = 1024 * 1024
+TEMPLATE_SCRIPT = Path(__file__).with_name("kernel_template.py")
+TEMPLATE_IN_SANDBOX = "/opt/grader/kernel_template.py"
 
 
 class SandboxUnavailable(RuntimeError):
@@ -76,13 +90,15 @@ def _parents(path: Path) -> list[Path]:
     return [p for p in reversed(path.parents) if p != Path("/")]
 
 
-def sandbox_command(
-    command: list[str], private: Path, uid: int, limits: Limits, env: dict[str, str]
+def bwrap_command(
+    private: Path, limits: Limits, env: dict[str, str], extra: list[str]
 ) -> list[str]:
-    """``command`` wrapped in bwrap, prlimit and setpriv as the module's docstring describes.
+    """The ``bwrap`` command line of a sandbox as the module's docstring describes, up to the
+    command it runs.
 
-    ``private`` is the folder of the kernel's connection file and sockets (bound read-write at
-    the same path); ``env`` the only environment variables the sandbox gets.
+    ``private`` is a folder bound read-write at the same path (a kernel's connection file and
+    sockets); ``env`` the only environment variables the sandbox gets; ``extra`` more ``bwrap``
+    options.
     """
     read_only = [Path("/usr"), Path("/etc")]
     for prefix in (sys.base_prefix, sys.prefix):
@@ -127,9 +143,16 @@ def sandbox_command(
     ]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
+    return args + extra
+
+
+def sandbox_command(
+    command: list[str], private: Path, uid: int, limits: Limits, env: dict[str, str]
+) -> list[str]:
+    """``command`` wrapped in bwrap, prlimit and setpriv as the module's docstring describes."""
     # Only setpriv, below, needs these: it gives them up when it switches to the sandbox's user.
-    args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    args += [
+    caps = ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return bwrap_command(private, limits, env, caps) + [
         "--",
         "prlimit",
         f"--data={limits.memory_bytes}",
@@ -143,8 +166,8 @@ def sandbox_command(
         f"--regid={uid}",
         "--clear-groups",
         "--",
+        *command,
     ]
-    return args + command
 
 
 def sandbox_env(environ: dict[str, str]) -> dict[str, str]:
@@ -168,6 +191,84 @@ def sandbox_env(environ: dict[str, str]) -> dict[str, str]:
     return env
 
 
+class KernelTemplate:
+    """A warm template (:mod:`autograder.kernel_template`) in a sandbox of its own, which forks
+    the kernels of this grading process; :meth:`for_kernels` keeps one per kind of kernel."""
+
+    _running: dict[tuple, KernelTemplate] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def for_kernels(cls, limits: Limits, env: dict[str, str]) -> KernelTemplate:
+        """The template of kernels with these ``limits`` and environment, started if need be."""
+        key = (limits, tuple(sorted(env.items())))
+        with cls._lock:
+            template = cls._running.get(key)
+            # A template dies with the thread that started it (bwrap's --die-with-parent).
+            if template is None or template.process.poll() is not None:
+                if template is not None:
+                    template.stop()
+                template = cls._running[key] = cls(limits, env)
+        return template
+
+    def __init__(self, limits: Limits, env: dict[str, str], start_timeout: float = 300):
+        self.limits = limits
+        # Kernels find their own private folders in this one, and nothing else: the template's
+        # socket is root's, and each private folder its kernel's user's.
+        self.folder = Path(tempfile.mkdtemp(prefix="kernel-template-"))
+        self.folder.chmod(0o711)
+        self.socket = self.folder / "template.sock"
+        log = self.folder / "template.log"
+        # The template mounts the kernels' fresh folders and switches them to their users.
+        caps = ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        command = bwrap_command(
+            self.folder,
+            limits,
+            env,
+            ["--ro-bind", str(TEMPLATE_SCRIPT), TEMPLATE_IN_SANDBOX, *caps, "--"],
+        )
+        command += [sys.executable, TEMPLATE_IN_SANDBOX, "serve", str(self.socket)]
+        with open(log, "wb") as errors:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors)
+        atexit.register(self.stop)
+        ready, deadline = b"", time.monotonic() + start_timeout
+        while not ready.endswith(b"\n") and time.monotonic() < deadline:
+            if select.select([self.process.stdout], [], [], 1)[0]:
+                chunk = os.read(self.process.stdout.fileno(), 64)
+                if not chunk:
+                    break
+                ready += chunk
+        self.process.stdout.close()
+        if ready.strip() != b"ready":
+            problem = log.read_text(errors="replace").strip().splitlines()[-5:]
+            self.stop()
+            raise SandboxUnavailable(
+                "the warm kernel template did not start"
+                f" ({'; '.join(problem) or 'no message'}); grade with cold kernels instead:"
+                " --SandboxedKernelManager.warm_start=False"
+            )
+
+    def kernel_command(self, connection_file: str, uid: int, env: dict) -> list:
+        """The command that asks this template for a kernel, and lives as long as it does."""
+        request = {
+            "connection_file": connection_file,
+            "uid": uid,
+            "env": env,
+            "limits": dataclasses.asdict(self.limits),
+        }
+        # -I: nothing of the course's folders on the client's path.
+        return [sys.executable, "-I", str(TEMPLATE_SCRIPT), "connect", str(self.socket)] + [
+            json.dumps(request)
+        ]
+
+    def stop(self) -> None:
+        """Stop the template (its kernels go with it) and remove its folder."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox, one fresh user id each."""
 
@@ -178,13 +279,22 @@ class SandboxedKernelManager(AsyncKernelManager):
     scratch_bytes = Integer(Limits.scratch_bytes, help="size of its scratch folders").tag(
         config=True
     )
+    warm_start = Bool(
+        True,
+        help="Fork each kernel from a template that has imported torch and resnet_ref"
+        " (autograder/kernel_template.py) rather than start it cold in a sandbox of its own",
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         # Ids above any real account's, drawn afresh, so that no two sandboxes share one and
         # one sandbox's processes do not count against another's limit.
         self.sandbox_uid = 200_000 + secrets.randbelow(1_000_000_000)
-        self.private = Path(tempfile.mkdtemp(prefix="sandboxed-kernel-"))
+        self.template = None
+        if self.warm_start:
+            self.template = KernelTemplate.for_kernels(self.limits(), sandbox_env(os.environ))
+        within = self.template.folder if self.template else None
+        self.private = Path(tempfile.mkdtemp(prefix="sandboxed-kernel-", dir=within))
         os.chown(self.private, self.sandbox_uid, self.sandbox_uid)
         self.transport = "ipc"
         self.connection_file = str(self.private / "kernel.json")
@@ -209,6 +319,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = sandbox_env(dict(os.environ))
         # The referee's socket lies in the private folder too (autograder/referee.py).
         env[REFEREE_SOCKET] = str(self.referee_socket)
+        if self.template is not None:
+            return self.template.kernel_command(self.connection_file, self.sandbox_uid, env)
         return sandbox_command(command, self.private, self.sandbox_uid, self.limits(), env)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
