@@ -29,6 +29,7 @@ options. This file itself uses the standard library only, so a bare Python can r
 """
 
 import argparse
+import glob
 import hashlib
 import os
 import subprocess
@@ -106,13 +107,18 @@ def book():
     print(f"book built: {ROOT / '_build' / 'html' / 'index.html'}")
 
 
-# Debian packages the tests need: a browser for the book, bubblewrap for the grading sandbox.
-SYSTEM_PACKAGES = {"chromium": CHROMIUM, "bubblewrap": Path("/usr/bin/bwrap")}
+# Debian packages the tests need, each with a file it installs: a browser for the book,
+# bubblewrap for the grading sandbox, a PostgreSQL server for the gradebook on a server.
+SYSTEM_PACKAGES = {
+    "chromium": str(CHROMIUM),
+    "bubblewrap": "/usr/bin/bwrap",
+    "postgresql": "/usr/lib/postgresql/*/bin/postgres",
+}
 
 
 def system_packages():
     """Install the Debian packages the tests need if they are missing (apt needs root)."""
-    missing = [name for name, path in SYSTEM_PACKAGES.items() if not path.exists()]
+    missing = [name for name, pattern in SYSTEM_PACKAGES.items() if not glob.glob(pattern)]
     if not missing:
         return
     print(f"installing Debian packages {', '.join(missing)} (the tests need them)")

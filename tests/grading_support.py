@@ -20,6 +20,7 @@ import copy
 import json
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -331,3 +332,18 @@ def hidden_test_lines(assignment: Assignment, notebook: str) -> list[str]:
                 if len(line) >= 12 and line not in released:
                     lines.append(line)
     return lines
+
+
+def course_copy(course: Path, assignment: str, config: str) -> Path:
+    """A copy of the course in the new folder ``course`` with one assignment's solutions and
+    exercises, this checkout's environment linked, and ``config`` (lines of nbgrader
+    configuration) appended to its ``nbgrader_config.py``; returns ``course``."""
+    course.mkdir()
+    for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
+        shutil.copy(ROOT / name, course)
+    with (course / "nbgrader_config.py").open("a") as file:
+        file.write(f"\n{config}")
+    for folder in ["solutions", "exercises"]:
+        shutil.copytree(ROOT / folder / assignment, course / folder / assignment)
+    (course / ".venv").symlink_to(ROOT / ".venv")
+    return course

@@ -16,7 +16,6 @@ import http.server
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from grading_support import Assignment, fill_release
+from grading_support import Assignment, course_copy, fill_release
 
 from autograder.course_folder import CourseFolder
 from autograder.report import SECTIONS, diagnosis, same_mistake, table, write_report
@@ -76,15 +75,7 @@ def hand_ins() -> dict[str, dict[str, str]]:
 
 def grade_class(base: Path) -> Path:
     """A course copy in ``base/course`` whose class handed in and was autograded."""
-    course = base / "course"
-    course.mkdir()
-    for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
-        shutil.copy(ROOT / name, course)
-    with (course / "nbgrader_config.py").open("a") as config:
-        config.write(f"\nc.Execute.timeout = {CELL_LIMIT}\n")
-    for folder in ["solutions", "exercises"]:
-        shutil.copytree(ROOT / folder / A6.name, course / folder / A6.name)
-    (course / ".venv").symlink_to(ROOT / ".venv")
+    course = course_copy(base / "course", A6.name, f"c.Execute.timeout = {CELL_LIMIT}\n")
     for student, files in hand_ins().items():
         folder = base / "inbox" / student
         folder.mkdir(parents=True)

@@ -16,7 +16,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from grading_support import Assignment, broken_syntax, fill_release
+from grading_support import Assignment, broken_syntax, course_copy, fill_release
 from nbgrader.api import Gradebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,15 +107,7 @@ def week(tmp_path_factory) -> Week:
     done = subprocess.run([sys.executable, "course.py", "setup"], cwd=ROOT, capture_output=True)
     assert done.returncode == 0, done.stderr
     base = tmp_path_factory.mktemp("week")
-    course = base / "course"
-    course.mkdir()
-    for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
-        shutil.copy(ROOT / name, course)
-    with (course / "nbgrader_config.py").open("a") as config:
-        config.write(f"\nc.Execute.timeout = {CELL_LIMIT}\n")
-    for folder in ["solutions", "exercises"]:
-        shutil.copytree(ROOT / folder / A6.name, course / folder / A6.name)
-    (course / ".venv").symlink_to(ROOT / ".venv")
+    course = course_copy(base / "course", A6.name, f"c.Execute.timeout = {CELL_LIMIT}\n")
     with (base / "class.csv").open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["id", "first_name", "last_name", "email", "lms_user_id"])

@@ -1,0 +1,182 @@
+"""The gradebook on a real PostgreSQL server, for every instructor command.
+
+nbgrader's SQLite gradebook suits one machine; a course whose teaching assistants grade at
+once, or whose grading runs on several machines, points nbgrader's ``db_url`` at a database
+server instead. This test starts one from Debian's ``postgresql`` package (``initdb`` in a
+temporary folder, a free local port, stopped afterwards), points a copy of the course at it and
+runs the week's commands: collect, autograde on two worker processes, hand grading, pending,
+grades, feedback, report, then Formgrader on a real Jupyter server. Everything must land in and
+come from the server: no ``gradebook.db`` appears in the course.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from grading_support import Assignment, course_copy, fill_release
+from nbgrader.api import Gradebook
+
+ROOT = Path(__file__).resolve().parents[1]
+A6 = Assignment("a6_theory", ["theory"])
+CELL_LIMIT = 30
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def gradebook_server():
+    """A PostgreSQL server on a free local port with an empty ``gradebook`` database; its URL."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed (python3 course.py test installs it with apt-get)")
+    binaries = Path(found[-1]).parent
+    # PostgreSQL refuses to run as root: as root, the server runs as Debian's postgres user.
+    as_server = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = Path(tempfile.mkdtemp(prefix="gradebook-server-"))
+    if as_server:
+        shutil.chown(data, "postgres", "postgres")
+    port = free_port()
+
+    def server_command(program: str, *args: str) -> None:
+        command = [*as_server, str(binaries / program), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    cluster = str(data / "db")
+    server_command("initdb", "-D", cluster, "-U", "postgres", "-A", "trust")
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
+    server_command("pg_ctl", "-D", cluster, "-o", options, "-l", str(data / "log"), "-w", "start")
+    try:
+        where = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        server_command("createdb", *where, "gradebook")
+        yield f"postgresql://postgres@127.0.0.1:{port}/gradebook"
+    finally:
+        server_command("pg_ctl", "-D", cluster, "-m", "fast", "stop")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def hand_ins() -> dict[str, str]:
+    """Three learners' ``theory.ipynb``: correct, blank and with one wrong function."""
+    (notebook,) = A6.notebooks
+    release, solution = A6.release(notebook), A6.solution(notebook)
+    wrong = fill_release(release, solution, A6.submissions["mutant_count_linear"].sections)
+    return {
+        "ana": json.dumps(fill_release(release, solution, {})),
+        "ben": release.read_text(encoding="utf-8"),
+        "cam": json.dumps(wrong),
+    }
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, gradebook_server):
+    """A course copy whose gradebook is the server, after the week's commands; what each printed."""
+    # The copy shares this checkout's environment, which must be set up already.
+    done = subprocess.run([sys.executable, "course.py", "setup"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    base = tmp_path_factory.mktemp("postgres")
+    config = f'c.Execute.timeout = {CELL_LIMIT}\nc.CourseDirectory.db_url = "{gradebook_server}"\n'
+    course = course_copy(base / "course", A6.name, config)
+    for student, text in hand_ins().items():
+        (base / "inbox" / student).mkdir(parents=True)
+        (base / "inbox" / student / "theory.ipynb").write_text(text, encoding="utf-8")
+
+    def course_py(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "course.py", *args],
+            cwd=course,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        # autograde exits 1 when a hand-in needs a look; none of these does.
+        assert done.returncode == 0, f"{args}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    printed = {}
+    printed["collect"] = course_py("collect", A6.name, str(base / "inbox"))
+    printed["autograde"] = course_py("autograde", A6.name, "--workers", "2")
+    with Gradebook(gradebook_server) as gradebook:  # ana's written answers, as Formgrader would
+        notebook = gradebook.find_submission_notebook("theory", A6.name, "ana")
+        for grade in notebook.grades:
+            if grade.needs_manual_grade and grade.max_score:
+                grade.manual_score = grade.max_score
+                grade.needs_manual_grade = False
+        gradebook.db.commit()
+    for step in ["pending", "grades"]:
+        printed[step] = course_py(step)
+    for step in ["feedback", "report"]:
+        printed[step] = course_py(step, A6.name)
+    return course, printed
+
+
+def test_the_commands_use_the_server_and_no_file(course, gradebook_server):
+    folder, printed = course
+    assert not (folder / "gradebook.db").exists()
+    with Gradebook(gradebook_server) as gradebook:
+        scores = {s.student_id: s.score for s in gradebook.assignment_submissions(A6.name)}
+        ana = gradebook.find_submission(A6.name, "ana")
+        auto_points = sum(n.max_code_score for n in ana.notebooks)
+        assert scores["ben"] == 0
+        assert 0 < scores["cam"] < auto_points
+        assert scores["ana"] == ana.max_score  # every auto point, and the hand-graded ones
+    # ana's answers were graded by hand and ben's are blank (nbgrader scores those zero): cam's
+    # alone wait.
+    waiting = [line.split()[1] for line in printed["pending"].splitlines() if line[:3] == "a6_"]
+    assert waiting == ["cam"], printed["pending"]
+    with (folder / "grades_wide.csv").open(newline="", encoding="utf-8") as file:
+        rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    (column,) = [name for name in rows["ana"] if name.startswith(A6.name)]
+    assert float(rows["ana"][column]) == scores["ana"]
+    assert float(rows["cam"][column]) == scores["cam"]
+    for student in ["ana", "ben", "cam"]:
+        assert (folder / "feedback" / student / A6.name / "theory.html").is_file()
+    assert (folder / "reports" / A6.name / "index.html").is_file()
+
+
+def test_formgrader_reads_the_server(course, gradebook_server):
+    folder, _ = course
+    port = free_port()
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "jupyter", "server", "--no-browser", "--allow-root"]
+        + [f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={folder}"]
+        + ["--IdentityProvider.token=", "--ServerApp.password="],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                address = f"http://127.0.0.1:{port}/formgrader/api/submissions/{A6.name}"
+                with urllib.request.urlopen(address, timeout=10) as answer:
+                    submissions = json.load(answer)
+                break
+            except OSError:
+                assert server.poll() is None, "the Jupyter server stopped"
+                assert time.monotonic() < deadline, "Formgrader did not answer in 120 s"
+                time.sleep(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with Gradebook(gradebook_server) as gradebook:
+        expected = {s.student_id: s.score for s in gradebook.assignment_submissions(A6.name)}
+    assert {s["student"]: s["score"] for s in submissions} == expected
