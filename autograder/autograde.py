@@ -46,7 +46,7 @@ from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
 from .execute import RECORDS, record_file
-from .grade_worker import grade_hand_in, kernel_settings
+from .grade_worker import grade_hand_in, kernel_settings, warm_up
 from .grading_kit import grading_version, make_kit
 from .locked_cells import EDITED
 from .outcomes import (
@@ -213,6 +213,13 @@ def grade_on_workers(
         where = scheduler or f"{len(client.scheduler_info()['workers'])} local worker process(es)"
         print(f"{assignment}: grading {len(hand_ins)} hand-in(s) on {where}")
         sys.stdout.flush()
+        # Each worker starts its kernel template while the kit is being packed here. (Dask
+        # forgets a task whose future is dropped: these are kept until the end. One that fails
+        # fails its worker's first hand-in too, which says why.)
+        _warming = [
+            client.submit(warm_up, kernels, workers=[worker], pure=False)
+            for worker in client.scheduler_info()["workers"]
+        ]
         waiting = list(hand_ins)
         # Without the referee's record of the solutions, the first hand-in goes alone: its
         # worker records them, once, and the kit of the others carries that record.

@@ -26,6 +26,7 @@ from pathlib import Path
 from .course_folder import CourseFolder, nbgrader_api
 from .execute import RECORDS
 from .grading_kit import GradingKit, kit_gradebook
+from .sandbox import KernelTemplate
 
 
 def kernel_settings(sandbox: bool, warm: bool) -> dict[str, dict]:
@@ -35,6 +36,14 @@ def kernel_settings(sandbox: bool, warm: bool) -> dict[str, dict]:
         "ContainedExecute": {"sandbox": sandbox},
         "SandboxedKernelManager": {"warm_start": warm},
     }
+
+
+def warm_up(kernels: dict) -> str:
+    """Start this worker's kernel template now, if its kernels start warm, rather than with its
+    first hand-in; return the machine's name."""
+    if kernels["ContainedExecute"]["sandbox"] and kernels["SandboxedKernelManager"]["warm_start"]:
+        KernelTemplate.shared()
+    return platform.node()
 
 
 def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernels: dict) -> dict:

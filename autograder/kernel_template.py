@@ -42,6 +42,8 @@ import sys
 WARM_MODULES = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
+    "ipykernel.debugger",  # a kernel's start imports it (and debugpy) to offer debugging
+    "sqlite3",  # IPython's history
     "torch",
     "torch.nn.functional",
     "resnet_ref",
@@ -50,6 +52,9 @@ WARM_MODULES = (
     "resnet_ref.training",
 )
 READY = "ready"
+# What importing WARM_MODULES put into the template's environment: a cold kernel's imports
+# would put it into the kernel's (debugpy sets PYDEVD_USE_FRAME_EVAL unless it is set).
+set_by_imports: dict[str, str] = {}
 
 # From <sched.h>, <sys/mount.h> and <sys/prctl.h>.
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -73,8 +78,10 @@ def _mount(source: str, target: str, kind: str | None, flags: int, options: str 
 
 def serve(path: str) -> None:
     """Import what the notebooks import, then fork one kernel keeper per request on ``path``."""
+    before = dict(os.environ)
     for name in WARM_MODULES:
         importlib.import_module(name)
+    set_by_imports.update((k, v) for k, v in os.environ.items() if before.get(k) != v)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     os.chmod(path, 0o600)
@@ -154,6 +161,8 @@ def _become_kernel(request: dict, connection: socket.socket) -> None:
     os.setresuid(uid, uid, uid)  # from root to another user: every capability is gone
     os.environ.clear()
     os.environ.update(request["env"], PWD=os.getcwd())
+    for key, value in set_by_imports.items():
+        os.environ.setdefault(key, value)
     if "numpy" in sys.modules:  # numpy seeded itself in the template: every kernel anew
         sys.modules["numpy"].random.seed()
     # The template's own folder leaves the path, as ipykernel_launcher's empty entry leaves it.

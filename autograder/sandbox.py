@@ -39,9 +39,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Type
 
 from resnet_ref.grading.referee import REFEREE_SOCKET
 
@@ -193,26 +195,28 @@ def sandbox_env(environ: dict[str, str]) -> dict[str, str]:
 
 class KernelTemplate:
     """A warm template (:mod:`autograder.kernel_template`) in a sandbox of its own, which forks
-    the kernels of this grading process; :meth:`for_kernels` keeps one per kind of kernel."""
+    the kernels of this grading process; :meth:`shared` keeps one per process.
 
-    _running: dict[tuple, KernelTemplate] = {}
+    A kernel takes its environment, limits and scratch folders from its request, not from the
+    template, so one template serves every kernel of the process.
+    """
+
+    _running: KernelTemplate | None = None
     _lock = threading.Lock()
 
     @classmethod
-    def for_kernels(cls, limits: Limits, env: dict[str, str]) -> KernelTemplate:
-        """The template of kernels with these ``limits`` and environment, started if need be."""
-        key = (limits, tuple(sorted(env.items())))
+    def shared(cls) -> KernelTemplate:
+        """This process's template, started if need be."""
         with cls._lock:
-            template = cls._running.get(key)
+            template = cls._running
             # A template dies with the thread that started it (bwrap's --die-with-parent).
             if template is None or template.process.poll() is not None:
                 if template is not None:
                     template.stop()
-                template = cls._running[key] = cls(limits, env)
+                template = cls._running = cls(sandbox_env(os.environ))
         return template
 
-    def __init__(self, limits: Limits, env: dict[str, str], start_timeout: float = 300):
-        self.limits = limits
+    def __init__(self, env: dict[str, str], start_timeout: float = 300):
         # Kernels find their own private folders in this one, and nothing else: the template's
         # socket is root's, and each private folder its kernel's user's.
         self.folder = Path(tempfile.mkdtemp(prefix="kernel-template-"))
@@ -221,9 +225,10 @@ class KernelTemplate:
         log = self.folder / "template.log"
         # The template mounts the kernels' fresh folders and switches them to their users.
         caps = ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        # Its own scratch folders hold nothing: each kernel mounts fresh ones of its size.
         command = bwrap_command(
             self.folder,
-            limits,
+            Limits(),
             env,
             ["--ro-bind", str(TEMPLATE_SCRIPT), TEMPLATE_IN_SANDBOX, *caps, "--"],
         )
@@ -248,13 +253,13 @@ class KernelTemplate:
                 " --SandboxedKernelManager.warm_start=False"
             )
 
-    def kernel_command(self, connection_file: str, uid: int, env: dict) -> list:
+    def kernel_command(self, connection_file: str, uid: int, limits: Limits, env: dict) -> list:
         """The command that asks this template for a kernel, and lives as long as it does."""
         request = {
             "connection_file": connection_file,
             "uid": uid,
             "env": env,
-            "limits": dataclasses.asdict(self.limits),
+            "limits": dataclasses.asdict(limits),
         }
         # -I: nothing of the course's folders on the client's path.
         return [sys.executable, "-I", str(TEMPLATE_SCRIPT), "connect", str(self.socket)] + [
@@ -269,8 +274,42 @@ class KernelTemplate:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """A kernel client that is ready as soon as the kernel has answered on both channels.
+
+    jupyter_client's ``wait_for_ready`` ends by listening to IOPub until it has been quiet
+    for 0.2 s, to drop the kernel's start-up messages: idle time for every notebook graded.
+    nbclient reads on IOPub only the messages of the cell it runs, so those can stay.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Return once the kernel has answered a kernel_info request on the shell channel and
+        IOPub carries its messages; raise if it dies or ``timeout`` seconds pass first."""
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # the kernel's status about this request shows that IOPub is connected
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass  # not yet: ask again
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox, one fresh user id each."""
+
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
 
     memory_bytes = Integer(Limits.memory_bytes, help="RLIMIT_DATA of the kernel").tag(config=True)
     processes = Integer(Limits.processes, help="RLIMIT_NPROC of the kernel").tag(config=True)
@@ -292,7 +331,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.sandbox_uid = 200_000 + secrets.randbelow(1_000_000_000)
         self.template = None
         if self.warm_start:
-            self.template = KernelTemplate.for_kernels(self.limits(), sandbox_env(os.environ))
+            self.template = KernelTemplate.shared()
         within = self.template.folder if self.template else None
         self.private = Path(tempfile.mkdtemp(prefix="sandboxed-kernel-", dir=within))
         os.chown(self.private, self.sandbox_uid, self.sandbox_uid)
@@ -320,7 +359,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         # The referee's socket lies in the private folder too (autograder/referee.py).
         env[REFEREE_SOCKET] = str(self.referee_socket)
         if self.template is not None:
-            return self.template.kernel_command(self.connection_file, self.sandbox_uid, env)
+            return self.template.kernel_command(
+                self.connection_file, self.sandbox_uid, self.limits(), env
+            )
         return sandbox_command(command, self.private, self.sandbox_uid, self.limits(), env)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:

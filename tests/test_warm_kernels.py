@@ -18,7 +18,8 @@ import pytest
 from nbclient import NotebookClient
 from traitlets.config import Config
 
-from autograder.sandbox import SandboxedKernelManager
+from autograder.grade_worker import kernel_settings, warm_up
+from autograder.sandbox import KernelTemplate, SandboxedKernelManager
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None or os.geteuid() != 0,
@@ -62,18 +63,24 @@ print(json.dumps(view))""",
 ]
 
 
-def kernel_view(warm: bool) -> dict:
-    """What the probe notebook reports from a sandboxed kernel, warm or cold."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in PROBE])
+def printed(cells: list[str], **settings) -> str:
+    """What the last of ``cells`` prints in a sandboxed kernel configured by ``settings``."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     config = Config()
-    config.SandboxedKernelManager.warm_start = warm
+    for name, value in settings.items():
+        setattr(config.SandboxedKernelManager, name, value)
     client = NotebookClient(
         notebook, kernel_manager_class=SandboxedKernelManager, timeout=120, config=config
     )
     client.execute()
     outputs = notebook.cells[-1].outputs
     assert outputs and outputs[0].get("name") == "stdout", outputs
-    return json.loads(outputs[0]["text"])
+    return outputs[0]["text"]
+
+
+def kernel_view(warm: bool) -> dict:
+    """What the probe notebook reports from a sandboxed kernel, warm or cold."""
+    return json.loads(printed(PROBE, warm_start=warm))
 
 
 def test_a_warm_kernel_is_warm_and_sees_what_a_cold_one_sees():
@@ -94,3 +101,13 @@ def test_a_warm_kernel_is_warm_and_sees_what_a_cold_one_sees():
     # And on this side: nothing of the first kernel's user outlived it.
     left = subprocess.run(["pgrep", "-u", str(first["uid"])], capture_output=True, text=True)
     assert left.stdout == "", left.stdout
+
+
+def test_one_template_forks_kernels_of_any_limits():
+    warm_up(kernel_settings(sandbox=True, warm=True))  # as a grading worker does when it starts
+    template = KernelTemplate.shared()
+    assert template.process.poll() is None, "warm_up did not start the template"
+    ask = ["import resource\nprint(resource.getrlimit(resource.RLIMIT_DATA)[0])"]
+    for memory_bytes in (3 * 1024**3, 5 * 1024**3):
+        assert int(printed(ask, memory_bytes=memory_bytes)) == memory_bytes
+    assert KernelTemplate.shared() is template
