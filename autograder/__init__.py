@@ -22,7 +22,16 @@ What grading plugs into nbgrader (``nbgrader_config.py``):
 
 - :mod:`autograder.locked_cells` puts locked cells back, warning only about a learner's edits;
 - :mod:`autograder.sandbox` starts each graded kernel inside a bubblewrap sandbox;
-- :mod:`autograder.execute` runs a submission's notebook in it and contains what goes wrong;
+- :mod:`autograder.execute` runs a submission's notebook in it and contains what goes wrong,
+  writing the errors of :mod:`autograder.cell_errors` into the cells it stopped;
 - :mod:`autograder.referee` decides the test cells' checks in the grading process;
 - :mod:`autograder.feedback` keeps hidden tests and mark schemes out of learners' feedback.
 """
+
+import sys
+
+# jsonschema checks the "iri" format with rfc3987_syntax when that is installed (Jupyter's
+# servers ask for it), and importing it builds a grammar: a second in every process that reads
+# a notebook, the grading workers' among them. No schema that nbformat or nbgrader validates
+# uses that format, so the grader's processes go without it.
+sys.modules.setdefault("rfc3987_syntax", None)

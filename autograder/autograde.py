@@ -45,9 +45,8 @@ from pathlib import Path
 from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
-from .execute import RECORDS, record_file
 from .grade_worker import grade_hand_in, kernel_settings, warm_up
-from .grading_kit import grading_version, make_kit
+from .grading_kit import RECORDS, grading_version, make_kit, record_file
 from .locked_cells import EDITED
 from .outcomes import (
     CONTAINED,
@@ -194,51 +193,61 @@ def progress(done: int, total: int, started: float) -> str:
     return f"[{done}/{total}, {rate * 60:.1f}/min, {left:.0f} s left]"
 
 
+@contextlib.contextmanager
+def grading_workers(hand_ins: int, workers: int | None, scheduler: str | None, kernels: dict):
+    """A Dask client of the workers that will grade ``hand_ins`` hand-ins (see
+    :func:`grading_client`), each of which starts its kernel template straight away."""
+    local_workers = min(workers or usable_cores(), hand_ins)
+    with grading_client(local_workers, scheduler) as client:
+        names = list(client.scheduler_info()["workers"])
+        # Dask forgets a task whose future is dropped: these are kept while the client is. A
+        # warm-up that fails fails its worker's first hand-in too, which says why.
+        warming = [client.submit(warm_up, kernels, workers=[w], pure=False) for w in names]
+        yield client
+        del warming
+
+
 def grade_on_workers(
+    client,
     folder: CourseFolder,
     assignment: str,
     hand_ins: dict[str, dict[str, bytes]],
     kernels: dict,
-    workers: int | None,
-    scheduler: str | None,
     record,
 ) -> None:
-    """Grade ``hand_ins`` (student: files) on the workers; ``record(student, result)`` each."""
+    """Grade ``hand_ins`` (student: files) on the ``client``'s workers; ``record(student,
+    result)`` each."""
     from distributed import as_completed
 
     solutions = sorted((folder.solutions / assignment).glob("*.ipynb"))
     unrecorded = [s for s in solutions if not record_file(folder.root, s).is_file()]
-    local_workers = min(workers or usable_cores(), len(hand_ins))
-    with grading_client(local_workers, scheduler) as client:
-        where = scheduler or f"{len(client.scheduler_info()['workers'])} local worker process(es)"
-        print(f"{assignment}: grading {len(hand_ins)} hand-in(s) on {where}")
-        sys.stdout.flush()
-        # Each worker starts its kernel template while the kit is being packed here. (Dask
-        # forgets a task whose future is dropped: these are kept until the end. One that fails
-        # fails its worker's first hand-in too, which says why.)
-        _warming = [
-            client.submit(warm_up, kernels, workers=[worker], pure=False)
-            for worker in client.scheduler_info()["workers"]
-        ]
-        waiting = list(hand_ins)
-        # Without the referee's record of the solutions, the first hand-in goes alone: its
-        # worker records them, once, and the kit of the others carries that record.
-        batches = [waiting[:1], waiting[1:]] if unrecorded else [waiting]
-        for batch in batches:
-            shared_kit = client.scatter(make_kit(folder, assignment), broadcast=True)
-            futures = {
-                client.submit(
-                    grade_hand_in, shared_kit, student, hand_ins[student], kernels, pure=False
-                ): student
-                for student in batch
-            }
-            for future in as_completed(futures):
-                try:
-                    result = future.result()
-                except Exception as error:  # the task failed on every worker it was given to
-                    result = {"success": False, "error": f"{type(error).__name__}: {error}"}
-                    result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
-                record(futures[future], result)
+    waiting = list(hand_ins)
+    # Without the referee's record of the solutions, the first hand-in goes alone: its
+    # worker records them, once, and the kit of the others carries that record.
+    batches = [waiting[:1], waiting[1:]] if unrecorded else [waiting]
+    for batch in batches:
+        shared_kit = client.scatter(make_kit(folder, assignment), broadcast=True)
+        futures = {
+            client.submit(
+                grade_hand_in, shared_kit, student, hand_ins[student], kernels, pure=False
+            ): student
+            for student in batch
+        }
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as error:  # the task failed on every worker it was given to
+                result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+                result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
+            record(futures[future], result)
+
+
+def register(folder: CourseFolder, assignment: str) -> None:
+    """Register ``assignment`` (its notebooks, cells and points) in the course's gradebook."""
+    with tempfile.TemporaryDirectory() as scratch:
+        registering = nbgrader_api(folder, CourseDirectory={"release_directory": scratch})
+        result = registering.generate_assignment(assignment, force=True)
+        append_log(folder, f"register {assignment}", check(result, f"registering {assignment}"))
 
 
 def autograde(
@@ -268,10 +277,6 @@ def autograde(
         )
     if not sandbox:
         sys.stdout = Prefixed(sys.stdout, UNSANDBOXED)
-    with tempfile.TemporaryDirectory() as scratch:
-        registering = nbgrader_api(folder, CourseDirectory={"release_directory": scratch})
-        result = registering.generate_assignment(assignment, force=True)
-        append_log(folder, f"register {assignment}", check(result, f"registering {assignment}"))
     version = grading_version(folder, assignment)
     before = run_record(folder, assignment)
     print(f"{assignment}: {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
@@ -328,9 +333,17 @@ def autograde(
             print(f"  WARNING {name}: {edit}")
         sys.stdout.flush()
 
-    if to_grade:
-        kernels = kernel_settings(sandbox, warm)
-        grade_on_workers(folder, assignment, to_grade, kernels, workers, scheduler, record)
+    kernels = kernel_settings(sandbox, warm)
+    with contextlib.ExitStack() as stack:
+        if to_grade:  # the workers start, and warm up, while the assignment is registered
+            starting = grading_workers(len(to_grade), workers, scheduler, kernels)
+            client = stack.enter_context(starting)
+            where = scheduler or f"{len(client.scheduler_info()['workers'])} local worker(s)"
+            print(f"{assignment}: grading {len(to_grade)} hand-in(s) on {where}")
+            sys.stdout.flush()
+        register(folder, assignment)
+        if to_grade:
+            grade_on_workers(client, folder, assignment, to_grade, kernels, record)
     outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
     print_summary(folder, assignment, outcomes)
     act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -38,33 +37,18 @@ import nbformat
 from jupyter_core.utils import run_sync
 from nbclient.client import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from resnet_ref.grading.referee import REFEREE_SOCKET
 
+from .cell_errors import INTERRUPTED, REFUSED, STOPPED, TIMED_OUT, error_output
+from .grading_kit import record_file
 from .referee import Record, Referee, shortfall
-from .sandbox import SandboxedKernelManager, bwrap_path, resnet_ref_folder
+from .sandbox import SandboxedKernelManager, bwrap_path
 
-# The error names the grader writes into a notebook; the summary (autograde.py) looks for them.
-STOPPED = "GradingStopped"  # the kernel was stopped or died; the reason follows
-TIMED_OUT = "CellTimedOut"  # a cell ran past the limit and was interrupted
-REFUSED = "GradingRefused"  # a test cell fell short of what its checks must show the referee
-INTERRUPTED = "KeyboardInterrupt"  # what the kernel reports when the time limit interrupts it
-RECORDS = ".referee"  # the solutions' records, in the course folder (see _expectation)
 OUTPUT_TYPES = {"stream", "display_data", "execute_result", "update_display_data", "error"}
-
-
-def error_output(ename: str, evalue: str) -> NotebookNode:
-    """An error output whose one line, ``ename: evalue``, is what the learner reads."""
-    return NotebookNode(
-        output_type="error",
-        ename=ename,
-        evalue=evalue,
-        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"],
-    )
 
 
 class ContainedExecute(Execute):
@@ -278,18 +262,6 @@ class ContainedExecute(Execute):
             f"the kernel stopped while this cell ran (exit status {code}: os._exit, a crash,"
             " or a signal?)"
         )
-
-
-def record_file(course: Path, source: Path) -> Path:
-    """Where the referee's record of the solution notebook ``source`` is kept in ``course``.
-
-    The record depends on the solution and on the checks' code, and on nothing else: it is
-    kept on disk, and a later autograde of the same versions reads it back.
-    """
-    digest = hashlib.sha256(source.read_bytes())
-    for path in sorted((resnet_ref_folder() / "grading").glob("*.py")):
-        digest.update(path.read_bytes())
-    return course / RECORDS / f"{source.parent.name}-{source.stem}-{digest.hexdigest()}.json"
 
 
 def _test_cell(cell) -> str | None:

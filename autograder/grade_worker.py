@@ -17,6 +17,7 @@ code ever runs in.
 
 from __future__ import annotations
 
+import importlib
 import platform
 import tempfile
 import time
@@ -24,8 +25,7 @@ import warnings
 from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
-from .execute import RECORDS
-from .grading_kit import GradingKit, kit_gradebook
+from .grading_kit import RECORDS, GradingKit, kit_gradebook
 from .sandbox import KernelTemplate
 
 
@@ -39,8 +39,12 @@ def kernel_settings(sandbox: bool, warm: bool) -> dict[str, dict]:
 
 
 def warm_up(kernels: dict) -> str:
-    """Start this worker's kernel template now, if its kernels start warm, rather than with its
-    first hand-in; return the machine's name."""
+    """Ready this worker for its first hand-in while ``autograde`` registers the assignment and
+    packs the kit: import what grading imports, and start the kernel template if its kernels
+    start warm. Return the machine's name."""
+    # nbgrader imports the grading steps through the course's configuration, and with them
+    # torch for the referee: seconds, which the first hand-in would otherwise wait for.
+    importlib.import_module(f"{__package__}.execute")
     if kernels["ContainedExecute"]["sandbox"] and kernels["SandboxedKernelManager"]["warm_start"]:
         KernelTemplate.shared()
     return platform.node()

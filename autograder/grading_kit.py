@@ -26,12 +26,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy
 from nbgrader.api import Gradebook
 
 from .course_folder import CONFIG_FILE, CourseFolder, check, nbgrader_api
 from .deadlines import due_date
-from .execute import RECORDS
 from .sandbox import resnet_ref_folder
+
+RECORDS = ".referee"  # the referee's records of the solutions, in the course folder
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,50 @@ class GradingKit:
         return into / "course"
 
 
+def record_file(course: Path, source: Path) -> Path:
+    """Where the referee's record of the solution notebook ``source`` is kept in ``course``.
+
+    The record depends on the solution and on the checks' code, and on nothing else: it is
+    kept on disk, and a later autograde of the same versions reads it back.
+    """
+    digest = hashlib.sha256(source.read_bytes())
+    for path in sorted((resnet_ref_folder() / "grading").glob("*.py")):
+        digest.update(path.read_bytes())
+    return course / RECORDS / f"{source.parent.name}-{source.stem}-{digest.hexdigest()}.json"
+
+
 def kit_gradebook(course: Path) -> str:
     """The address of the kit's own gradebook, whatever gradebook the course uses."""
     return f"sqlite:///{course / 'gradebook.db'}"
+
+
+def _mark_schema_version(folder: CourseFolder, kit_course: Path) -> None:
+    """Start the kit's gradebook with the schema version of the course's gradebook.
+
+    nbgrader marks a new gradebook with its schema version, which it asks of alembic in a
+    subprocess: seconds, every time a kit is packed. The course's gradebook (registered by
+    ``autograde`` before it packs the kit) was made by the same nbgrader, or upgraded to it
+    with ``nbgrader db upgrade``, so it carries that version; where there is none to read,
+    nbgrader asks alembic as usual.
+    """
+    read = "SELECT version_num FROM alembic_version"
+    try:
+        [(version,)] = _run_sql(nbgrader_api(folder).coursedir.db_url, read)
+    except (sqlalchemy.exc.SQLAlchemyError, ValueError):  # no such table, or not one row
+        return
+    _run_sql(kit_gradebook(kit_course), "CREATE TABLE alembic_version (version_num VARCHAR(32))")
+    _run_sql(kit_gradebook(kit_course), "INSERT INTO alembic_version VALUES (:v)", v=version)
+
+
+def _run_sql(db_url: str, statement: str, **values) -> list:
+    """Run one SQL ``statement`` on the database at ``db_url`` and commit; return its rows."""
+    engine = sqlalchemy.create_engine(db_url)
+    try:
+        with engine.begin() as db:
+            result = db.execute(sqlalchemy.text(statement), values)
+            return result.all() if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 def grading_version(folder: CourseFolder, assignment: str) -> str:
@@ -77,6 +120,7 @@ def make_kit(folder: CourseFolder, assignment: str) -> GradingKit:
         for record in records:
             (course / RECORDS).mkdir(exist_ok=True)
             shutil.copy(record, course / RECORDS)
+        _mark_schema_version(folder, course)
         release = str(Path(scratch) / "release")
         registering = nbgrader_api(
             CourseFolder(course),

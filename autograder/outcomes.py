@@ -28,8 +28,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cell_errors import REFUSED, STOPPED, TIMED_OUT
 from .course_folder import CourseFolder, nbgrader_api
-from .execute import REFUSED, STOPPED, TIMED_OUT
 from .hand_grading import waiting
 
 GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_GRADED_YET, NOT_SUBMITTED = (

@@ -27,8 +27,8 @@ from statistics import median
 # Figure draws with Agg without pyplot: no display, no global state in the caller's process.
 from matplotlib.figure import Figure
 
+from .cell_errors import REFUSED, STOPPED, TIMED_OUT
 from .course_folder import CourseFolder, nbgrader_api
-from .execute import REFUSED, STOPPED, TIMED_OUT
 from .outcomes import CONTAINED, NEED_A_LOOK, OUTCOMES, Outcome, class_outcomes
 
 REPORTS = "reports"  # reports/<assignment>/index.html, in the course folder

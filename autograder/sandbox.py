@@ -45,8 +45,6 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, Type
 
-from resnet_ref.grading.referee import REFEREE_SOCKET
-
 BWRAP = "bwrap"
 MiB = 1024 * 1024
 TEMPLATE_SCRIPT = Path(__file__).with_name("kernel_template.py")
@@ -356,7 +354,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         # The kernel reads the connection file (and its key) as the sandbox's user.
         os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
         env = sandbox_env(dict(os.environ))
-        # The referee's socket lies in the private folder too (autograder/referee.py).
+        # The referee's socket lies in the private folder too (autograder/referee.py). (Its
+        # variable is imported here: importing resnet_ref imports torch, which the processes
+        # that only use this module's other parts, autograde's among them, do without.)
+        from resnet_ref.grading.referee import REFEREE_SOCKET
+
         env[REFEREE_SOCKET] = str(self.referee_socket)
         if self.template is not None:
             return self.template.kernel_command(
@@ -374,6 +376,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         sandbox with it."""
         self._connect_control_socket()
         self.session.send(self._control_socket, self.session.msg("interrupt_request", content={}))
+
+    async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+        # Every shutdown waits here for the kernel's process to end, which takes milliseconds
+        # (the sandbox's kernel ends with the process): look every 10 ms rather than 100.
+        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
     async def cleanup_resources(self, restart: bool = False) -> None:
         """Remove the private folder with the connection file and sockets."""

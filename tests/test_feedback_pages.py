@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.execute import TIMED_OUT
+from autograder.cell_errors import TIMED_OUT
 from autograder.feedback import WRAP_OUTPUTS
 
 ROOT = Path(__file__).resolve().parents[1]

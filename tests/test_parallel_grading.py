@@ -248,3 +248,14 @@ def test_unchanged_hand_ins_are_kept_and_a_changed_one_graded_again(local):
     assert "nothing to grade" in forced  # no such learner: said, not ignored
     forced = finish(autograde(local.course, "--workers", "1", "--force", "--student", "blank"))
     assert re.findall(r"\] (\S+): graded in", forced) == ["blank"], forced
+
+
+def test_the_coordinator_starts_without_torch():
+    # autograde's own process only hands out hand-ins and records grades: torch (seconds to
+    # import) is the workers' and the kernels' business, and jsonschema's IRI grammar nobody's.
+    imports = (
+        "import sys, autograder.__main__; import nbformat;"
+        " print(sorted(m for m in ('torch', 'rfc3987_syntax') if sys.modules.get(m)))"
+    )
+    done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
