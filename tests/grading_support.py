@@ -175,19 +175,26 @@ def run_in_process(solution: Path, sections: dict[str, str]) -> dict[str, str]:
 
     Returns, for each autograded test cell, ``""`` if it passed or the failure's one line.
     This is what nbgrader does, minus the kernel: fast enough for every submission in seconds.
+    Without a kernel of their own, the cells change this process: ``NBGRADER_EXECUTION`` is set
+    as nbgrader sets it, and the notebooks' set-up cell then puts PyTorch on one thread. Both
+    the environment and the thread count are put back whatever happens, or every later test in
+    this process would run on one thread, with ``NBGRADER_EXECUTION`` set.
     """
+    import torch  # not at the top: the tests that only build notebooks need no torch
+
     namespace: dict = {"__name__": "__main__"}
     results = {}
-    previous = os.environ.get("NBGRADER_EXECUTION")
+    environment, threads = dict(os.environ), torch.get_num_threads()
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it: exploring cells shrink
     try:
         code = [cell for cell in read_cells(solution) if cell.cell_type == "code"]
         _run_cells(code, sections, namespace, results)
     finally:
-        if previous is None:
-            del os.environ["NBGRADER_EXECUTION"]
-        else:
-            os.environ["NBGRADER_EXECUTION"] = previous
+        # Key by key, never emptied: another thread may be copying the environment meanwhile.
+        for name in set(os.environ) - set(environment):
+            del os.environ[name]
+        os.environ.update(environment)
+        torch.set_num_threads(threads)
     return results
 
 

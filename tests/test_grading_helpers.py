@@ -15,6 +15,7 @@ promises: one-line messages, nothing written to stderr, order-independent pairin
 no trust in a learner's objects.
 """
 
+import os
 import sys
 import warnings
 
@@ -22,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from grading_support import KINDS, assignments
+from grading_support import KINDS, assignments, read_cells
 from torch import nn
 
 import resnet_ref
@@ -80,11 +81,41 @@ def test_submission_files_say_what_they_test(assignment):
     assert any(s.kind == "correct" for s in assignment.submissions.values())
 
 
+@pytest.fixture
+def several_threads():
+    """PyTorch on three threads during the test, as before it afterwards; yields 3.
+
+    The code under test switches to one thread: a test that started on one could not tell
+    whether it switches back.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    yield 3
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS.values(), ids=str)
-def test_solution_passes_every_test_cell(assignment):
+def test_solution_passes_every_test_cell(assignment, several_threads):
+    environment = dict(os.environ)
     results = assignment.run_in_process({})
     assert set(results) == set(assignment.cells)
     assert {cell: message for cell, message in results.items() if message} == {}
+    # The notebook ran in this process, which later tests share: it must be as it was.
+    assert torch.get_num_threads() == several_threads
+    assert dict(os.environ) == environment
+
+
+def test_a_notebook_stopped_midway_leaves_no_state_behind(several_threads):
+    """A submission that ends the process's work (``sys.exit``) after the set-up cell ran."""
+    assignment = ASSIGNMENTS["a2_blocks"]
+    (notebook,) = assignment.notebooks
+    cells = read_cells(assignment.solution(notebook))
+    first = next(cell.grade_id for cell in cells if cell.solution and cell.cell_type == "code")
+    environment = dict(os.environ)
+    with pytest.raises(SystemExit):
+        assignment.run_in_process({first: "import sys\nsys.exit('the learner quits')\n"})
+    assert torch.get_num_threads() == several_threads
+    assert dict(os.environ) == environment
 
 
 @pytest.mark.parametrize("assignment, submission", SUBMISSIONS)
@@ -199,15 +230,15 @@ def test_correct_block_passes_every_check():
     assert check_identity(Block, 8, 8).passed
 
 
-def test_checks_write_nothing_and_restore_state(capfd):
-    filters, threads = list(warnings.filters), torch.get_num_threads()
+def test_checks_write_nothing_and_restore_state(capfd, several_threads):
+    filters = list(warnings.filters)
     result = check_forward(NoisyBlock, resnet_ref.BasicBlock, 8, 16, stride=2)
     assert result.passed, result.message
     assert check_input_gradient(NoisyBlock, resnet_ref.BasicBlock, 8, 8).passed
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
     assert warnings.filters == filters
-    assert torch.get_num_threads() == threads
+    assert torch.get_num_threads() == several_threads
 
 
 def test_shortcut_first_pairs_the_same_layers():
