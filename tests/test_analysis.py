@@ -184,9 +184,12 @@ def test_identity_blocks_pass_the_gradient_back_unchanged_when_their_branch_is_z
     model = zero_all_residuals(preact20())
     norms = gradient_norms(model, *random_batch())
     blocks = dict(model.blocks())
+    checked = 0
     for previous, name in itertools.pairwise(norms):
         if isinstance(blocks[name].shortcut, torch.nn.Identity):
             assert norms[previous] == pytest.approx(norms[name], rel=1e-5), name
+            checked += 1
+    assert checked == 7  # nine blocks, two of which change the shape and project
 
 
 def test_a_deep_plain_network_blows_up_its_gradient_far_more_than_a_resnet():
