@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from grading_support import graded_cells, manual_cells
 from nbgrader.api import Gradebook
 
 from autograder.course_folder import CourseFolder
@@ -86,11 +87,13 @@ def test_a_release_says_what_it_changed_and_leaves_other_assignments_alone(cours
     log = (course / ".nbgrader.log").read_text(encoding="utf-8")
     assert f"generate_assignment {RELEASED}" in log and "[INFO] Converting notebook" in log
 
-    # nbgrader registered the assignment, its notebook and its 18 points in the gradebook.
+    # nbgrader registered the assignment, its notebook and the points of its graded cells.
+    solution = ROOT / "solutions" / RELEASED / f"{NOTEBOOK}.ipynb"
+    points = sum(graded_cells(solution).values()) + sum(manual_cells(solution).values())
     assert (course / "gradebook.db").is_file()
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "resnet-course") as gradebook:
         notebooks = gradebook.find_assignment(RELEASED).notebooks
-        assert [(n.name, n.max_score) for n in notebooks] == [(NOTEBOOK, 18.0)]
+        assert [(n.name, n.max_score) for n in notebooks] == [(NOTEBOOK, points)]
 
     again = course_py(course, "release", RELEASED)
     assert again.returncode == 0, again.stdout + again.stderr
