@@ -15,7 +15,7 @@ from .. import shortcuts
 from ..blocks import BasicBlock
 from .checks import _refereed
 from .learner import learner_code
-from .messages import Result, _fail, _ok
+from .messages import Result, _fail, _LearnerError, _ok
 
 KINDS = {
     "identity": "the identity (returns its input unchanged, no parameters)",
@@ -31,31 +31,66 @@ def _torch_size(n: int, kernel: int, stride: int, padding: int) -> int:
     return int(out.shape[-1])
 
 
+# Slips in the output-size formula, each with the hint it earns. One input rarely tells them
+# apart (with stride 1 and padding 1, "the +1 is missing" and "the padding is counted once"
+# give the same number), so the learner's function is also asked the sizes of two probes,
+# (n, kernel, stride, padding) chosen so that each slip answers them differently.
+SIZE_SLIPS = {
+    "the padding is ignored: it adds p pixels on both sides, 2p in all": (
+        lambda n, k, s, p: (n - k) // s + 1
+    ),
+    "the +1 is missing (the first window position counts too)": (
+        lambda n, k, s, p: (n + 2 * p - k) // s
+    ),
+    "rounded up: a window that does not fit entirely is dropped, so round down": (
+        lambda n, k, s, p: -(-(n + 2 * p - k) // s) + 1
+    ),
+    "the padding is counted once; it is added on both sides": (
+        lambda n, k, s, p: (n + p - k) // s + 1
+    ),
+}
+SIZE_PROBES = ((10, 3, 1, 2), (10, 3, 2, 0))
+
+
 @_refereed
 def check_output_size(function, n, kernel, stride=1, padding=0) -> Result:
     """``function(n, kernel, stride=..., padding=...)`` equals what nn.Conv2d gives."""
     function = learner_code(function)
-    call = f"conv_output_size({n}, {kernel}, stride={stride}, padding={padding})"
-    expected = _torch_size(n, kernel, stride, padding)
-    kind, got, type_name, text = function.value(
-        call, (n, kernel), {"stride": stride, "padding": padding}
-    )
+    size = (n, kernel, stride, padding)
+    call = _size_call(size)
+    expected = _torch_size(*size)
+    kind, got, type_name, text = function.value(call, size[:2], _size_kwargs(size))
     if kind != "int":
         return _fail(
             f"{call} should return an int, got {type_name} {text} (use // for the floor division)"
         )
     if got == expected:
         return _ok(f"{call} == {expected}")
-    hint = ""
-    if got == (n - kernel) // stride + 1:
-        hint = " — the padding is ignored: it adds p pixels on both sides, 2p in all"
-    elif got == (n + 2 * padding - kernel) // stride:
-        hint = " — the +1 is missing (the first window position counts too)"
-    elif got == -(-(n + 2 * padding - kernel) // stride) + 1:
-        hint = " — rounded up: a window that does not fit entirely is dropped, so round down"
-    elif got == (n + padding - kernel) // stride + 1:
-        hint = " — the padding is counted once; it is added on both sides"
+    hint = _size_slip(function, size, got)
     return _fail(f"{call}: expected {expected} (what nn.Conv2d gives), got {got}{hint}")
+
+
+def _size_call(size: tuple) -> str:
+    return "conv_output_size({}, {}, stride={}, padding={})".format(*size)
+
+
+def _size_kwargs(size: tuple) -> dict:
+    return {"stride": size[2], "padding": size[3]}
+
+
+def _size_slip(function, size: tuple, got: int) -> str:
+    """The hint of the one slip in :data:`SIZE_SLIPS` that gives ``got`` for ``size`` and the
+    learner's answers to :data:`SIZE_PROBES` too, or nothing."""
+    answers = {size: got}
+    for probe in SIZE_PROBES:
+        try:
+            answers[probe] = function.value(_size_call(probe), probe[:2], _size_kwargs(probe))[1]
+        except _LearnerError:
+            return ""  # the function fails elsewhere too: no one slip explains it
+    for hint, slip in SIZE_SLIPS.items():
+        if all(slip(*asked) == answer for asked, answer in answers.items()):
+            return f" — {hint}"
+    return ""
 
 
 @_refereed

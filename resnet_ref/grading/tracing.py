@@ -239,6 +239,14 @@ def _role(name: str) -> str:
     return "residual branch" if name else ""
 
 
+def _likeness(expected: LayerCall, found: LayerCall) -> tuple[bool, bool, int]:
+    """How alike two layers are: of the same type, of the same role, and in how many of their
+    settings."""
+    same_type = expected.signature[0] == found.signature[0]
+    same = sum(a == b for a, b in zip(expected.signature, found.signature, strict=False))
+    return (same_type, expected.role == found.role, same)
+
+
 def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[int] | str:
     """Pair every reference call with a learner call; return the pairing or a message.
 
@@ -273,7 +281,7 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
         # read the input directly: a shortcut's 1x1 conv can look like a bottleneck's last one.
         good.sort(key=lambda j: not same_start(j))
         if not good:
-            where = f"as the {ordinal(i + 1)} layer to run"
+            where = f" as the {ordinal(i + 1)} layer to run"
             expected = f"a {ref.description}{_in_role(ref)}"
             if candidates:  # the layer exists but takes its input from somewhere else
                 producer = reference[ref.source]
@@ -287,15 +295,21 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
                     f" output of the {producer.description}, but yours acts on something"
                     f" else{hint}"
                 )
-            unmatched = [c for j, c in enumerate(learner) if j not in used]
+            unmatched = [j for j in range(len(learner)) if j not in used]
             if unmatched:
-                found = unmatched[0]
+                # The learner's layers may run in another order than the reference's (the
+                # shortcut first, say): compare with the most similar one left, not the next.
+                j = max(unmatched, key=lambda j: _likeness(ref, learner[j]))
+                found = learner[j]
+                if j != unmatched[0]:
+                    where = "; the closest of yours is"
+                else:
+                    where += ", found"
                 return (
-                    f"expected {expected} {where}, found a {found.description}"
-                    f"{_mismatch_hint(ref, found)}"
+                    f"expected {expected}{where} a {found.description}{_mismatch_hint(ref, found)}"
                 )
             return (
-                f"expected {expected} {where}, but only {len(learner)} layers ran"
+                f"expected {expected}{where}, but only {len(learner)} layers ran"
                 f"{_mismatch_hint(ref, None)}"
             )
         pairing.append(good[0])
