@@ -455,6 +455,17 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     assignment = ASSIGNMENTS[A2]
     (notebook,) = assignment.notebooks
     release, solution = assignment.release(notebook), assignment.solution(notebook)
+    # What each student should get, from the points in the notebook's nbgrader metadata:
+    # written answers wait for a person, so the solution scores the autograded points only.
+    autograded = sum(assignment.cells.values())
+    full = autograded + sum(assignment.manual.values())
+    relu_before_add = assignment.submissions["mutant_relu_before_add"]
+    expected = {
+        "alice": autograded,
+        "bob": autograded - sum(assignment.cells[cell] for cell in relu_before_add.loses),
+        "carol": 0.0,
+    }
+    alice_graded = rf"alice\s+graded\s+{expected['alice']:.1f} / {full:g}\b"
     copy = tmp_path / "course"
     copy.mkdir()
     for name in ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]:
@@ -479,8 +490,7 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     assert "already set up" in released and "release check passed" in released, released
     inbox = tmp_path / "inbox"
     solved = fill_release(release, solution, {})
-    relu_before_add = assignment.submissions["mutant_relu_before_add"].sections
-    mutant = fill_release(release, solution, relu_before_add)
+    mutant = fill_release(release, solution, relu_before_add.sections)
     for student, content in [
         ("alice", solved),
         ("bob", mutant),
@@ -491,12 +501,12 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     run("collect", A2, str(inbox))
     assert sorted(p.name for p in (copy / "submitted").iterdir()) == ["alice", "bob", "carol"]
     output = run("autograde", A2)
-    assert re.search(r"alice\s+graded\s+18\.0 / 18\b", output), output
+    assert re.search(alice_graded, output), output
     # The solution ran once, for the referee's record, which the next autograde reads back.
     assert output.count("recording what the solution's test cells check") == 1, output
     assert len(list((copy / ".referee").glob(f"{A2}-{notebook}-*.json"))) == 1
     again = run("autograde", A2, "--student", "alice")
-    assert re.search(r"alice\s+graded\s+18\.0 / 18\b", again), again
+    assert re.search(alice_graded, again), again
     assert "recording what the solution's test cells check" not in again, again
     run("feedback", A2)
     for student in ["alice", "bob", "carol"]:
@@ -505,7 +515,7 @@ def test_instructor_workflow_in_a_copy_of_the_course(tmp_path):
     with (copy / "grades.csv").open(newline="") as table:
         rows = [row for row in csv.DictReader(table) if row["assignment"] == A2]
     scores = {row["student_id"]: float(row["score"]) for row in rows}
-    assert scores == {"alice": 18.0, "bob": 13.0, "carol": 0.0}
+    assert scores == expected
 
 
 # --- every assignment ---------------------------------------------------------------------
@@ -573,12 +583,16 @@ def test_correct_code_never_writes_to_stderr(grader, assignment):
 
 def test_a_syntax_error_scores_zero_and_the_batch_goes_on(grader):
     graded = grader[A2]
+    everything = set(graded.assignment.cells)
+    assert graded.lost(BROKEN_SYNTAX) == everything
     assert sum(graded.scores[BROKEN_SYNTAX].values()) == 0
-    # A file that is not a notebook at all is reported, and only its own grading fails.
+    # A file that is not a notebook at all is reported, and only its own grading fails; the
+    # gradebook still holds its submission, scored zero (lost() fails if it holds none).
     assert graded.returncode != 0
     assert f"for student '{NOT_A_NOTEBOOK}'" in graded.log
-    assert sum(graded.scores.get(NOT_A_NOTEBOOK, {}).values()) == 0
-    assert set(PLANS[A2]) - {NOT_A_NOTEBOOK} <= set(graded.scores)
+    assert graded.lost(NOT_A_NOTEBOOK) == everything
+    assert sum(graded.scores[NOT_A_NOTEBOOK].values()) == 0
+    assert set(PLANS[A2]) <= set(graded.scores)
 
 
 def test_deleted_or_edited_test_cells_are_restored(grader):
