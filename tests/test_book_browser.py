@@ -5,7 +5,9 @@ of the one session build (``built_book`` in tests/conftest.py), served from 127.
 request to another host is refused and counted as a failure. On each page: no console errors or
 uncaught exceptions, no failed requests, no broken images, math typeset by MathJax where the page
 has math, outputs where the page has executed code cells, and every embedded widget rendered.
-Screenshots of two pages go to the test's temporary folder, and to ``$BOOK_SCREENSHOTS`` if set.
+Full-page screenshots of two pages are decoded and compared with the page's layout: the title,
+every figure and every widget must be painted where the DOM puts them. They go to the test's
+temporary folder, and to ``$BOOK_SCREENSHOTS`` if set.
 """
 
 import functools
@@ -16,6 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +30,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Screenshot: the preface, which has widgets, and chapter 1, which has figures.
 SCREENSHOT_PAGES = ["book/ch00_preface.html", "book/ch01_cnns.html"]
+# Grey levels between the darkest and the lightest pixel of a region with text or a drawing in
+# it; a region where nothing was painted has one colour.
+INK = 100
 
 # Waits in the page for what renders after load: images, MathJax, the widget manager.
 VIEWS = 'script[type="application/vnd.jupyter.widget-view+json"]'
@@ -73,6 +80,22 @@ INSPECT = """
   };
 }
 """.replace("'VIEWS'", repr(VIEWS))
+
+# What a reader looks at first, with its box in page coordinates (those of a full-page shot).
+LANDMARKS = """
+() => [...document.querySelectorAll("article h1, article img, .widget-subarea")]
+  .filter((element) => element.offsetParent !== null)
+  .map((element) => {
+    const box = element.getBoundingClientRect();
+    const text = (element.getAttribute("alt") || element.textContent).trim();
+    return {
+      what: `${element.tagName} ${text.slice(0, 50)}`,
+      box: [box.left + scrollX, box.top + scrollY, box.right + scrollX, box.bottom + scrollY],
+    };
+  })
+  .filter(({ box }) => box[2] > box[0] && box[3] > box[1])
+"""
+PAGE_SIZE = "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -207,16 +230,31 @@ def test_a_widget_works_in_the_static_page(site, browser):
         context.close()
 
 
-def test_screenshots_of_two_pages(site, browser, tmp_path):
+def contrast(image, box) -> int:
+    """Grey levels between the darkest and the lightest pixel of ``box`` in ``image``."""
+    low, high = image.crop([round(edge) for edge in box]).convert("L").getextrema()
+    return high - low
+
+
+def test_screenshots_show_the_title_figures_and_widgets(site, browser, tmp_path):
     folders = [tmp_path]
     if os.environ.get("BOOK_SCREENSHOTS"):
         folders.append(Path(os.environ["BOOK_SCREENSHOTS"]))
+    kinds = set()
     for relative in SCREENSHOT_PAGES:
         context, page, found, problems = open_page(browser, site, relative)
-        shot = tmp_path / (Path(relative).stem + ".png")
-        page.screenshot(path=str(shot), full_page=True)
-        context.close()
-        assert shot.stat().st_size > 10_000, f"{shot} looks blank"
+        try:
+            size, landmarks = page.evaluate(PAGE_SIZE), page.evaluate(LANDMARKS)
+            shot = tmp_path / (Path(relative).stem + ".png")
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            context.close()
+        with Image.open(shot) as image:
+            assert list(image.size) == size, f"{relative}: a shot of {image.size}, page {size}"
+            blank = [mark["what"] for mark in landmarks if contrast(image, mark["box"]) < INK]
+        assert not blank, f"{relative}: nothing painted where the page shows {blank}"
+        kinds |= {mark["what"].split()[0] for mark in landmarks}
         for folder in folders[1:]:
             folder.mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, folder / shot.name)
+    assert {"H1", "IMG", "DIV"} <= kinds, kinds  # titles, figures and widgets were looked at
