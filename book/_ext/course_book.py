@@ -18,13 +18,21 @@ It does small things that Jupyter Book 1 does not do by itself:
    ``missing-reference`` hook lets such a reference find the alias.
 3. Pages: a script is included once per page (see ``_drop_duplicate_scripts``), and
    ``_static/widgets-mathjax3.js`` lets the ipywidgets manager typeset with MathJax 3.
+4. No stale pages: the execution cache (``execute_notebooks: cache``, jupyter-cache) keys a
+   page's outputs on its code cells only, so a change to ``resnet_ref`` or to a file a page
+   reads would leave the old outputs on the page. ``course_page_inputs`` in ``_config.yml``
+   names what each executed page reads; ``_key_outputs_to_inputs`` appends to the page, as it
+   is read, a hidden code cell whose text is a digest of those files. The cell is part of the
+   cache key, so the page is executed again exactly when one of its inputs changed.
 """
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
 from docutils import nodes
+from myst_nb.core.read import is_myst_markdown_notebook
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -39,6 +47,17 @@ BUNDLE_NOTEBOOKS = "notebooks"  # where the learner bundle keeps them (autograde
 _BEFORE_NAPOLEON = 499
 _AFTER_NAPOLEON = 501
 _ATTRIBUTE_KINDS = ("attribute", "data", "property")
+
+# Ends every executed page: not shown (remove-cell), and it runs nothing. It exists for its text,
+# which jupyter-cache hashes with the page's other code cells.
+INPUTS_CELL = """
+
+```{{code-cell}} ipython3
+:tags: [remove-cell]
+# What this page read besides its own cells (course_page_inputs in _config.yml), by digest:
+{digests}
+```
+"""
 
 
 def _remember_attribute_docstring(app, what, name, obj, options, lines):
@@ -72,6 +91,44 @@ def _undo_inline_attribute_type(app, what, name, obj, options, lines):
         line.strip().startswith(":type:") for line in original
     ):
         lines[:] = original
+
+
+def input_files(root, pattern):
+    """The files one declared input names (a file, a folder or a glob pattern), sorted.
+
+    Hidden files and ``__pycache__`` are left out: editors, Jupyter and Python write them
+    without changing what a page reads, and they would re-execute it for nothing.
+    """
+    files = set()
+    for path in root.glob(pattern):
+        files.update(path.rglob("*") if path.is_dir() else [path])
+    return sorted(
+        file
+        for file in files
+        if file.is_file()
+        and not any(
+            part.startswith(".") or part == "__pycache__" for part in file.relative_to(root).parts
+        )
+    )
+
+
+def _key_outputs_to_inputs(app, docname, source):
+    """Append the digest of what an executed page reads to the page, as a hidden code cell."""
+    if "{code-cell}" not in source[0] or not is_myst_markdown_notebook(source[0]):
+        return
+    declared = app.config.course_page_inputs
+    root = Path(app.srcdir)
+    digests = []
+    for name in [*declared.get("*", []), *declared.get(docname, [])]:
+        digest = hashlib.sha256()
+        for file in input_files(root, name):
+            # Lets an incremental build (without --all) read the page again when the file changes.
+            app.env.note_dependency(str(file))
+            content = hashlib.sha256(file.read_bytes()).hexdigest()
+            digest.update(f"{file.relative_to(root).as_posix()} {content}\n".encode())
+        digests.append(f"# {name}: {digest.hexdigest()}")
+    if digests:
+        source[0] += INPUTS_CELL.format(digests="\n".join(digests))
 
 
 def _chapter_notebook(app, docname):
@@ -172,6 +229,9 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 def setup(app: Sphinx):
     """Connect the hooks; the extension keeps no state between builds."""
     app.setup_extension("sphinx.ext.napoleon")
+    # {docname: [file, folder or glob pattern, relative to the book's root]}; "*": every page.
+    app.add_config_value("course_page_inputs", {}, "env", types=[dict])
+    app.connect("source-read", _key_outputs_to_inputs)
     app.connect("autodoc-process-docstring", _remember_attribute_docstring, _BEFORE_NAPOLEON)
     app.connect("autodoc-process-docstring", _undo_inline_attribute_type, _AFTER_NAPOLEON)
     app.connect("missing-reference", _type_alias_as_data)
