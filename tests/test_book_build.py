@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT, jupyter_book
+from conftest import MYST_NOTEBOOK_HEADER, ROOT, jupyter_book
 
 pytestmark = pytest.mark.slow
 
@@ -21,20 +21,7 @@ REMOTE_LOAD = re.compile(
 )
 
 
-PAGE_HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-# A page
-
-"""
+PAGE_HEADER = MYST_NOTEBOOK_HEADER + "# A page\n\n"
 
 
 BIBLIOGRAPHY = "\n```{bibliography}\n```\n"

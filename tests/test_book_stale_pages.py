@@ -12,26 +12,14 @@ import sys
 import jupytext
 import pytest
 import yaml
-from conftest import ROOT, jupyter_book
+from conftest import MYST_NOTEBOOK_HEADER, ROOT, jupyter_book
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from course_book import input_files  # noqa: E402  (the extension's own reading of the inputs)
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
-"""
 # Each page prints what it read and a token drawn when it runs: a new token, a new execution.
 CHAPTER = (
-    HEADER
+    MYST_NOTEBOOK_HEADER
     + """# A chapter
 
 ```{code-cell} ipython3
@@ -47,7 +35,7 @@ print(f"read {resnet_ref.ANSWER}, run {uuid.uuid4().hex}")
 """
 )
 APPENDIX = (
-    HEADER
+    MYST_NOTEBOOK_HEADER
     + """# The assignments
 
 ```{code-cell} ipython3
