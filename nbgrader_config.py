@@ -6,9 +6,11 @@ submissions go to ``submitted/<student>/<assignment>/``. ``python3 course.py --h
 the commands that drive nbgrader with this configuration.
 """
 
+import textwrap
 from pathlib import Path
 
 import nbgrader
+from nbconvert.filters import strip_ansi
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -21,6 +23,7 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
     SaveAutoGrades,
 )
+from nbgrader.validator import Validator
 
 import autograder
 from autograder.deadlines import LatePolicy
@@ -73,6 +76,25 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+
+# nbgrader validate cuts every line of an error at Validator.width characters, and a check's
+# one-line message names the likely mistake at its end: wrap the lines instead of cutting them.
+def _wrap_lines(validator: Validator, text: str) -> str:
+    return "\n".join(
+        textwrap.fill(
+            strip_ansi(line),
+            validator.width,
+            initial_indent=validator.indent,
+            subsequent_indent=validator.indent + "  ",
+            break_long_words=False,
+        )
+        or validator.indent
+        for line in text.split("\n")
+    )
+
+
+Validator._indent = _wrap_lines
 
 # Feedback without hidden tests, the tracebacks that quote them, or mark schemes.
 # Long lines of outputs (a failed check's message) wrap in the page instead of scrolling.
