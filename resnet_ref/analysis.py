@@ -10,11 +10,45 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .blocks import ResidualBlock
+from .models import create
+
+
+def build_on_meta(model: str | Callable[..., nn.Module], *args, **kwargs) -> nn.Module:
+    """A network built on PyTorch's ``meta`` device: every shape, no memory for its weights.
+
+    ``model`` is a name that :func:`~resnet_ref.models.create` knows (``kwargs`` override the
+    network's defaults) or anything that builds a module, such as
+    :class:`~resnet_ref.models.ResNet` or a torchvision model function, called with ``args``
+    and ``kwargs``. A meta tensor has a shape and a data type but no storage, so even
+    ResNet-1202 is built in an instant and takes no memory. :func:`count_parameters`,
+    :func:`count_macs` and :func:`layer_table` work on the result; it has no values to compute
+    anything else with.
+
+    >>> build_on_meta("resnet152").fc.weight.device
+    device(type='meta')
+    """
+    with torch.device("meta"):
+        if isinstance(model, str):
+            return create(model, *args, **kwargs)
+        return model(*args, **kwargs)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """The number of parameters (weights, biases, BatchNorm scales and shifts) in ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_weighted_layers(model: nn.Module) -> int:
+    """The depth of ``model`` as the papers count it ("ResNet-50"): layers with weights.
+
+    That is every convolution and fully connected layer on the main path. The convolutions of
+    projection shortcuts (any module named ``shortcut``) do not count, nor do BatchNorm layers.
+    """
+    return sum(
+        1
+        for name, module in model.named_modules()
+        if isinstance(module, (nn.Conv2d, nn.Linear)) and "shortcut" not in name
+    )
 
 
 def count_macs(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> int:

@@ -7,10 +7,13 @@ import torch
 import torch.nn.functional as F
 
 import resnet_ref
+from resnet_ref import PreActBlock, UnknownModelError
 from resnet_ref.analysis import (
+    build_on_meta,
     count_macs,
     count_parameters,
     count_paths,
+    count_weighted_layers,
     filter_normalised_direction,
     format_table,
     gradient_norms,
@@ -67,6 +70,56 @@ def assert_unchanged(model, before):
         assert torch.equal(grads[name], before[1][name]), name
     for module in model.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks
+
+
+# --- networks on the meta device ---------------------------------------------------------------
+
+
+def on_meta(model):
+    return {tensor.device.type for tensor in [*model.parameters(), *model.buffers()]} == {"meta"}
+
+
+def test_a_network_built_on_meta_by_name_counts_as_the_real_one():
+    real = resnet_ref.create("resnet20", shortcut="B")
+    meta = build_on_meta("resnet20", shortcut="B")
+    assert on_meta(meta)
+    assert count_parameters(meta) == count_parameters(real)
+    assert count_macs(meta, (1, 3, 32, 32)) == count_macs(real, (1, 3, 32, 32))
+    assert [(row["name"], row["output_shape"]) for row in layer_table(meta, (1, 3, 32, 32))] == [
+        (row["name"], row["output_shape"]) for row in layer_table(real, (1, 3, 32, 32))
+    ]
+
+
+def test_a_network_built_on_meta_by_a_factory_gets_its_arguments():
+    wide = {"stage_channels": (32, 64, 128)}
+    meta = build_on_meta(cifar_preact_resnet, 20, bottleneck=False, **wide)
+    assert on_meta(meta)
+    real = cifar_preact_resnet(20, bottleneck=False, **wide)
+    assert count_parameters(meta) == count_parameters(real)
+    assert count_parameters(meta) != count_parameters(cifar_preact_resnet(20, bottleneck=False))
+    assert isinstance(meta.stage1[0], PreActBlock)
+
+
+def test_building_on_meta_leaves_the_default_device_alone_even_after_an_error():
+    with pytest.raises(UnknownModelError):
+        build_on_meta("resnet21")
+    build_on_meta("resnet20")
+    assert torch.empty(1).device.type == "cpu"
+    assert next(resnet_ref.create("resnet20").parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, depth",
+    [
+        ("resnet18", {}, 18),
+        ("resnet50", {}, 50),  # four projection shortcuts, not counted
+        ("resnet20", {"shortcut": "B"}, 20),
+        ("plain20", {}, 20),
+        ("resnet1202", {}, 1202),
+    ],
+)
+def test_the_weighted_layers_are_the_depth_in_the_networks_name(name, kwargs, depth):
+    assert count_weighted_layers(build_on_meta(name, **kwargs)) == depth
 
 
 # --- layer_table -------------------------------------------------------------------------------
