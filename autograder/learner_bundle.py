@@ -222,6 +222,8 @@ python3 -m venv .venv
 `requirements.txt` pins the exact versions the course is graded with (PyTorch, JupyterLab,
 ipywidgets and what they need); the third line installs `resnet_ref`. On Windows, use
 `.venv\\Scripts\\` instead of `.venv/bin/`. The exercises run on a CPU; no GPU is needed.
+JupyterLab will not start as the root user (as in many containers) unless you say you mean
+it: add `--allow-root` to the last command there.
 
 ## The assignments
 

@@ -390,3 +390,15 @@ def test_formgrader_warns_about_nothing(offline_page):
     page.wait_for_selector(f"#main-table tr:has-text('{A6.name}')", timeout=60_000)
     assert page.locator(".alert-warning").count() == 0, page.inner_text("body")
     assert not problems, problems
+
+
+def test_no_step_warns_about_what_nobody_did(week):
+    """A warning an instructor must act on stays visible: no step prints one for every hand-in."""
+    noise = ["has changed!", "not recognized by", "Traceback"]
+    for step, done in week.printed.items():
+        printed = done.stdout + done.stderr
+        assert not [word for word in noise if word in printed], (step, printed[-3000:])
+    # nbgrader's own log, where it warned about every test cell of every hand-in
+    log = (week.course / ".nbgrader.log").read_text(encoding="utf-8")
+    assert "autograde a6_theory" in log  # the log the steps wrote
+    assert not [line for line in log.splitlines() if any(word in line for word in noise)]
