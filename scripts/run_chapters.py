@@ -78,11 +78,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def chapters() -> list[Path]:
     """The chapters' sources, in the order of the table of contents."""
-    import yaml
+    sys.path.insert(0, str(BOOK / "_ext"))
+    import course_toc  # which pages are chapters: book/_ext/course_toc.py decides
 
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    names = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
-    return [ROOT / f"{name}.md" for name in names if Path(name).name.startswith("ch")]
+    return [ROOT / f"{name}.md" for name in course_toc.chapters(ROOT)]
 
 
 def write_scripts(args: argparse.Namespace) -> int:

@@ -32,8 +32,9 @@ from autograder import learner_bundle
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = BOOK / "notebooks"
-# Chapters are the pages of the table of contents whose file name starts with "ch".
-CHAPTER_PREFIX = "ch"
+sys.path.insert(0, str(BOOK / "_ext"))
+import course_toc  # noqa: E402  (which pages are chapters: book/_ext/course_toc.py decides)
+
 # Packages a chapter imports beyond resnet_ref's own dependencies (glue comes from MyST-NB).
 EXTRA_PACKAGES = ["myst-nb<2", "ipywidgets"]
 INSTALL_CELL = """\
@@ -54,9 +55,7 @@ def book_config():
 
 def chapter_sources():
     """The chapters' source files, in the order of _toc.yml."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [entry["file"] for part in toc.get("parts", []) for entry in part["chapters"]]
-    return [ROOT / f"{name}.md" for name in files if Path(name).name.startswith(CHAPTER_PREFIX)]
+    return [ROOT / f"{name}.md" for name in course_toc.chapters(ROOT)]
 
 
 def package_requirement(config):

@@ -7,10 +7,14 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
 from conftest import MYST_NOTEBOOK_HEADER, ROOT, jupyter_book
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from course_toc import chapters, toc_pages  # noqa: E402  (what _toc.yml lists, read once)
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +29,6 @@ PAGE_HEADER = MYST_NOTEBOOK_HEADER + "# A page\n\n"
 
 
 BIBLIOGRAPHY = "\n```{bibliography}\n```\n"
-
-
-def toc_pages():
-    """The documents of the table of contents, root first."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
 
 
 def test_book_builds_strictly(built_book):
@@ -100,9 +98,8 @@ def test_the_remote_load_pattern_tells_remote_from_local(tag, remote):
 def test_chapters_link_to_colab_and_to_their_notebook(built_book):
     repository = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
     owner_repo = repository["url"].removeprefix("https://github.com/").rstrip("/")
-    chapters = [name for name in toc_pages() if name.split("/")[-1].startswith("ch")]
-    assert len(chapters) == 13
-    for docname in chapters:
+    assert len(chapters()) == 13
+    for docname in chapters():
         name = docname.split("/")[-1]
         page = (built_book.html / f"{docname}.html").read_text(encoding="utf-8")
         colab = (

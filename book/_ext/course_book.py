@@ -2,13 +2,14 @@
 
 It does small things that Jupyter Book 1 does not do by itself:
 
-1. Launch and download: every chapter with a generated notebook in ``book/notebooks/`` (made by
-   ``scripts/sync_notebooks.py``) gets two links under its title: "Open in Colab", which opens
-   that ``.ipynb`` from the published learner bundle (``repository.url`` and ``branch`` in
-   ``_config.yml``; the bundle keeps the notebooks in ``notebooks/``), and "Download notebook",
-   a copy of the ``.ipynb`` in the built site's
-   ``notebooks/`` folder. Jupyter Book's own launch buttons would point Colab at the ``.md``
-   source, which Colab cannot open.
+1. Launch and download: every chapter (``course_toc.chapters``: the pages of ``_toc.yml``
+   named ``ch*``) has a generated notebook in ``book/notebooks/`` (made by
+   ``scripts/sync_notebooks.py``) and gets two links under its title: "Open in Colab", which
+   opens that ``.ipynb`` from the published learner bundle (``repository.url`` and ``branch``
+   in ``_config.yml``; the bundle keeps the notebooks in ``notebooks/``), and "Download
+   notebook", a copy of the ``.ipynb`` in the built site's ``notebooks/`` folder. Jupyter
+   Book's own launch buttons would point Colab at the ``.md`` source, which Colab cannot open.
+   A chapter without its notebook is a warning.
 2. API reference: napoleon reads the first line of an attribute's or property's docstring as
    ``type: description`` (Google style for *untyped* attributes). ``resnet_ref`` states its types
    as annotations, and a docstring like ``"Colour channels per image: 1 for grey, 3 for RGB."``
@@ -35,6 +36,8 @@ from docutils import nodes
 from myst_nb.core.read import is_myst_markdown_notebook
 from sphinx.application import Sphinx
 from sphinx.util import logging
+
+from course_toc import chapters
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +136,19 @@ def _key_outputs_to_inputs(app, docname, source):
 
 def _chapter_notebook(app, docname):
     """The generated notebook of a page, or None if the page is not a chapter."""
+    if docname not in chapters(Path(app.srcdir)):
+        return None
     notebook = Path(app.srcdir) / NOTEBOOKS / f"{Path(docname).name}.ipynb"
-    return notebook if notebook.is_file() else None
+    if not notebook.is_file():
+        logger.warning(
+            "chapter %s has no generated notebook %s: run python3 course.py notebooks",
+            docname,
+            notebook.relative_to(app.srcdir),
+            type="course_book",
+            location=docname,
+        )
+        return None
+    return notebook
 
 
 def _colab_url(app, notebook):
