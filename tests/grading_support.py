@@ -170,11 +170,16 @@ def fill_release(release: Path, solution: Path, sections: dict[str, str]) -> dic
     return notebook
 
 
-def run_in_process(solution: Path, sections: dict[str, str]) -> dict[str, str]:
+def run_in_process(
+    solution: Path, sections: dict[str, str], release: Path | None = None
+) -> dict[str, str]:
     """Run the instructor notebook's cells (hidden tests included) with a submission's code.
 
     Returns, for each autograded test cell, ``""`` if it passed or the failure's one line.
     This is what nbgrader does, minus the kernel: fast enough for every submission in seconds.
+    With ``release``, the learners' notebook, its cells run instead: the visible checks alone,
+    what a learner sees before handing in; its solution cells get the submission's code or,
+    where it has none, the instructor's solution, as in :func:`fill_release`.
     Without a kernel of their own, the cells change this process: ``NBGRADER_EXECUTION`` is set
     as nbgrader sets it, and the notebooks' set-up cell then puts PyTorch on one thread. Both
     the environment and the thread count are put back whatever happens, or every later test in
@@ -187,7 +192,11 @@ def run_in_process(solution: Path, sections: dict[str, str]) -> dict[str, str]:
     environment, threads = dict(os.environ), torch.get_num_threads()
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it: exploring cells shrink
     try:
-        code = [cell for cell in read_cells(solution) if cell.cell_type == "code"]
+        if release is not None:
+            answers = {c.grade_id: c.source for c in read_cells(solution) if c.solution}
+            sections = {**answers, **sections}
+        cells = read_cells(release if release is not None else solution)
+        code = [cell for cell in cells if cell.cell_type == "code"]
         _run_cells(code, sections, namespace, results)
     finally:
         # Key by key, never emptied: another thread may be copying the environment meanwhile.
@@ -221,6 +230,10 @@ def broken_syntax(notebook: dict) -> dict:
 
 
 # --- assignments ------------------------------------------------------------------------
+
+
+# In-process grading results by (assignment, submission's code, visible part only).
+_GRADED: dict[tuple, dict[str, str]] = {}
 
 
 @dataclass
@@ -303,11 +316,21 @@ class Assignment:
             for nb, part in self.split(sections).items()
         }
 
-    def run_in_process(self, sections: dict[str, str]) -> dict[str, str]:
-        """:func:`run_in_process` on every notebook the submission touches, results merged."""
+    def graded(self, sections: dict[str, str], visible: bool = False) -> dict[str, str]:
+        """:meth:`run_in_process`, once per test session for each submission: the grading
+        tests that go over every mutant (whole cells, visible parts) share the results."""
+        key = (self.name, tuple(sorted(sections.items())), visible)
+        if key not in _GRADED:
+            _GRADED[key] = self.run_in_process(sections, visible)
+        return dict(_GRADED[key])
+
+    def run_in_process(self, sections: dict[str, str], visible: bool = False) -> dict[str, str]:
+        """:func:`run_in_process` on every notebook the submission touches, results merged;
+        ``visible``: the released notebooks' test cells, without the hidden tests."""
         results: dict[str, str] = {}
         for notebook, part in self.split(sections).items():
-            results.update(run_in_process(self.solution(notebook), part))
+            release = self.release(notebook) if visible else None
+            results.update(run_in_process(self.solution(notebook), part, release))
         return results
 
 

@@ -70,7 +70,7 @@ pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = {a.name: a for a in assignments()}
 A2 = "a2_blocks"  # where the cases that need running only once are run
-NOTEBOOK_BUDGET = 93  # notebooks autograded per test run, all assignments together
+NOTEBOOK_BUDGET = 94  # notebooks autograded per test run, all assignments together
 CORRECT_STYLES = 2  # correct styles graded by nbgrader, beyond a2 (in-process: all of them)
 WORKERS = max(1, len(os.sched_getaffinity(0)))  # autograde runs at a time
 

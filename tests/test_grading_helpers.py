@@ -120,7 +120,7 @@ def test_a_notebook_stopped_midway_leaves_no_state_behind(several_threads):
 
 @pytest.mark.parametrize("assignment, submission", SUBMISSIONS)
 def test_submission_loses_exactly_the_cells_it_targets(assignment, submission):
-    results = assignment.run_in_process(submission.sections)
+    results = assignment.graded(submission.sections)
     assert set(results) == set(assignment.cells_of(assignment.touched(submission.sections)))
     lost = {cell for cell, message in results.items() if message}
     assert lost == set(submission.loses), {cell: results[cell] for cell in lost}

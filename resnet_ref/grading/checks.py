@@ -22,6 +22,7 @@ from torch import nn
 from . import referee
 from .learner import dense_size, learner_code, shown
 from .messages import (
+    NO_DIAGNOSIS,
     Result,
     _count,
     _count_hint,
@@ -32,7 +33,13 @@ from .messages import (
     describe_call,
     ordinal,
 )
-from .mistakes import TOLERANCE, _diagnose, _difference, _output_mismatch
+from .mistakes import (
+    TOLERANCE,
+    _diagnose,
+    _difference,
+    _network_count_hint,
+    _output_mismatch,
+)
 from .tracing import (
     CHECK_SEED,
     _input_shape,
@@ -232,6 +239,7 @@ def check_parameter_count(block, reference, *args, **kwargs) -> Result:
     expected, got = _count(ref), learner.parameter_count()
     if got != expected:
         hint = _count_hint(got - expected, ref, learner.conv_bias_count())
+        hint = hint or _network_count_hint(got - expected, ref)
         return _fail(
             f"{call}: expected {expected:,} parameters, got {got:,} ({got - expected:+,}){hint}"
         )
@@ -325,7 +333,8 @@ def check_identity(block, *args, **kwargs) -> Result:
     got = learner.output(x.clone(), "eval")
     expected = torch.relu(x)
     if _shape(got) != _shape(expected):
-        return _fail(f"{call}: expected output shape {_shape(expected)}, got {_shape(got)}")
+        hint = _shape_hint(_shape(expected), _shape(got), _shape(x))
+        return _fail(f"{call}: expected output shape {_shape(expected)}, got {_shape(got)}{hint}")
     if _difference(got, expected) <= TOLERANCE:
         return _ok(f"{call}: relu(x) when the residual branch is zero")
     if float(got.abs().max()) <= TOLERANCE:
@@ -363,8 +372,8 @@ def check_input_unchanged(block, *args, **kwargs) -> Result:
         after = learner.input_after(x.clone(), mode)
         if _shape(after) != _shape(x) or not torch.equal(after, x):
             return _fail(
-                f"{call}, {mode} mode: the block changed its input tensor in place (an in-place"
-                " ReLU, or += on x?); the caller's tensor must stay as it was"
+                f"{call}, {mode} mode: the block changed its input tensor in place; the"
+                " caller's tensor must stay as it was — an in-place ReLU, or += on x?"
             )
     return _ok(f"{call}: input left unchanged")
 
@@ -470,9 +479,7 @@ def check_forward_dense(block, reference, *args, **kwargs) -> Result:
                 f" got {_shape(got)} — the output is the input, rescaled channel by channel"
             )
         if _difference(got, expected) > TOLERANCE:
-            mistake = _diagnose(snapshot, x, got) or (
-                "check the order: average pool → reduce → ReLU → expand → sigmoid → multiply"
-            )
+            mistake = _diagnose(snapshot, x, got) or NO_DIAGNOSIS["squeeze-excitation"]
             return _fail(
                 f"{call}, {mode} mode: expected the reference's output, got one that differs"
                 f" by {_difference(got, expected):.3g} (relative) — likely mistake: {mistake}"
@@ -539,7 +546,10 @@ def check_raises(function, error: type, *args, **kwargs) -> Result:
         return _ok(f"{call} raised {error.__name__}")
     if raised is not None:
         return _fail(f"{call}: expected a {error.__name__}, got {raised[-1]}")
-    return _fail(f"{call}: expected a {error.__name__}, but it returned without raising one")
+    return _fail(
+        f"{call}: expected a {error.__name__}, but it returned without raising one — nothing"
+        f" checks these arguments: raise the {error.__name__} before building anything"
+    )
 
 
 @_refereed

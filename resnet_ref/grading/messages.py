@@ -121,30 +121,60 @@ def _error_hint(error: BaseException) -> str:
         return " (the exercise is not done yet)"
     if "must match the size of tensor" in text or "size mismatch" in text:
         return (
-            " (the residual branch and the shortcut disagree in shape: a projection is needed"
+            " — the residual branch and the shortcut disagree in shape: a projection is needed"
             " whenever the stride is not 1 or the channel count changes, and it must use the"
-            " block's stride)"
+            " block's stride"
         )
     if "before Module.__init__() call" in text:
-        return " (call super().__init__() first in __init__)"
+        return " — call super().__init__() first in __init__"
     if "inplace operation" in text or "in-place operation" in text:
-        return " (an in-place operation, e.g. += or ReLU(inplace=True), broke autograd)"
+        return " — an in-place operation, e.g. += or ReLU(inplace=True), broke autograd"
     if "expected input" in text and "channels" in text:
-        return " (a layer gets a different number of channels than it was built for)"
+        return " — a layer gets a different number of channels than it was built for"
     if "mat1 and mat2 shapes cannot be multiplied" in text:
-        return " (the linear layer gets a different number of features than it was built for)"
+        return " — the linear layer gets a different number of features than it was built for"
     return ""
 
 
 # --- hints: the likely mistake behind a difference ---------------------------------------
+
+# A message names its likely mistake after this dash (autograder/report.py counts the
+# mistakes a class made by the same split).
+HINT_DASH = " — "
+
+# What a message says after the dash when no known mistake fits: advice, not a diagnosis.
+NO_DIAGNOSIS = {
+    "block": "check the order conv → BN → ReLU and where the shortcut is added",
+    "squeeze-excitation": (
+        "check the order: average pool → reduce → ReLU → expand → sigmoid → multiply"
+    ),
+}
+
+
+def likely_mistake(message: str) -> str:
+    """The mistake a failed check's message names after its dash, or ``""`` when it names
+    none (no dash, or only the advice of :data:`NO_DIAGNOSIS`)."""
+    _, dash, hint = message.partition(HINT_DASH)
+    hint = hint.split(" (the same inputs again:")[0].removesuffix("; fix the forward pass first")
+    hint = hint.removeprefix("likely mistake: ").strip()
+    return "" if not dash or hint in NO_DIAGNOSIS.values() else hint
 
 
 def _in_role(call: LayerCall) -> str:
     return f" (in the {call.role})" if call.role else ""
 
 
-def _mismatch_hint(expected: LayerCall, found: LayerCall | None) -> str:
-    """Name the likely mistake when the reference's ``expected`` layer is not where it should be."""
+def _stage_stride(stage: int, reference: list[LayerCall]) -> tuple:
+    """The stride of a network's stage: the largest stride in its first block."""
+    first = [c for c in reference if c.block == (stage, 0) and c.signature[0] == "Conv2d"]
+    return max((c.signature[4] for c in first), default=(1, 1))
+
+
+def _mismatch_hint(
+    expected: LayerCall, found: LayerCall | None, reference: list[LayerCall] = ()
+) -> str:
+    """Name the likely mistake when the reference's ``expected`` layer is not where it should be
+    (``reference``: all the reference's layers, which place it in a whole network)."""
     e = expected.signature
     if found is None:
         if expected.role == "shortcut" and e[0] == "BatchNorm2d":
@@ -160,7 +190,21 @@ def _mismatch_hint(expected: LayerCall, found: LayerCall | None) -> str:
         if e[:4] == f[:4] and e[5:] == f[5:] and e[4] != f[4]:
             if expected.role == "shortcut":
                 return " — the projection ignores the block's stride"
+            if expected.block is not None and e[4] == (1, 1):
+                stage = expected.block[0]
+                if _stage_stride(stage, reference) == (1, 1):
+                    return f" — stage {stage} keeps its input's resolution: no block in it strides"
+                if expected.block[1] > 0 and f[4] == _stage_stride(stage, reference):
+                    return (
+                        " — only the first block of a stage has the stride; the others use stride 1"
+                    )
             return " — the stride is on the wrong convolution or missing"
+        if expected.block is not None and e[1] == f[1] and e[3:] == f[3:] and f[2] == 2 * e[2]:
+            stage = expected.block[0]
+            return (
+                f" — twice the channels of stage {stage}: its blocks get out_channels"
+                f" {e[2]} (are the stages' widths doubled?)"
+            )
         if e[:5] == f[:5] and e[6:] == f[6:]:
             return " — the padding is wrong: a 3x3 convolution needs padding 1"
         if e[1] == f[1] and e[3:] == f[3:] and e[2] == 4 * f[2]:
@@ -182,12 +226,14 @@ def _mismatch_hint(expected: LayerCall, found: LayerCall | None) -> str:
     return ""
 
 
-def _extra_hint(extra: LayerCall) -> str:
+def _extra_hint(extra: LayerCall, reference: list[LayerCall]) -> str:
     s = extra.signature
     if s[0] == "Conv2d" and s[3] == (1, 1) and s[4] == (1, 1) and s[1] == s[2]:
         return " — a projection where the identity suffices?"
     if s[0] == "BatchNorm2d" and extra.role == "shortcut":
         return " — a pre-activation projection is a 1x1 convolution alone, without BatchNorm"
+    if s[0] == "Conv2d" and any(call.block is not None for call in reference):
+        return " — more blocks than the reference has: how many blocks does each stage get?"
     return ""
 
 
@@ -240,4 +286,41 @@ def _count_hint(difference: int, ref: nn.Module, learner_biases: int | None) -> 
         return " — a projection where the identity suffices"
     if difference == -bn_params:
         return " — the BatchNorm scales and shifts (2 per channel) are missing"
+    shortcut_convs = [m for m in shortcut if isinstance(m, nn.Conv2d)]
+    if shortcut_convs and not shortcut_bn and difference == 2 * shortcut_convs[0].out_channels:
+        return " — a pre-activation projection is a 1x1 convolution alone, without BatchNorm"
+    grouped = [c for c in convs if c.groups > 1]
+    if grouped and difference == sum(_count(c) * (c.groups - 1) for c in grouped):
+        return f" — the 3x3 convolution must be grouped: groups={grouped[0].groups}"
+    return _bottleneck_count_hint(difference, ref, shortcut_params)
+
+
+def _bottleneck_count_hint(difference: int, ref: nn.Module, shortcut_params: int) -> str:
+    """The count slips of a bottleneck (``conv1``, ``conv2``, ``conv3``, ``expansion`` 4): its
+    last 1x1 without the expansion, or a grouped width that leaves out ``base_width / 64``."""
+    convs = [getattr(ref, name, None) for name in ("conv1", "conv2", "conv3")]
+    if getattr(ref, "expansion", 1) == 1 or not all(isinstance(c, nn.Conv2d) for c in convs):
+        return ""
+    conv1, conv2, conv3 = convs
+    width, planes = conv2.out_channels, ref.out_channels // ref.expansion
+    in_channels, stride = conv1.in_channels, getattr(ref, "stride", 1)
+    # The last 1x1 outputs planes, not 4 × planes; the shortcut then projects to planes too.
+    projection = (
+        _projection_size(in_channels, planes) if stride != 1 or in_channels != planes else 0
+    )
+    unexpanded = width * planes + 2 * planes + projection - _count(conv3) - 2 * ref.out_channels
+    if difference == unexpanded - shortcut_params:
+        return " — wrong expansion: a bottleneck's last 1x1 outputs 4 × out_channels"
+    # A width of planes × groups: two 1x1s, the grouped 3x3 and two BatchNorms change size.
+    wider = planes * conv2.groups
+    size = in_channels + conv3.out_channels + 4
+    if (
+        wider != width
+        and difference
+        == (wider - width) * size + 9 * (wider * wider - width * width) // conv2.groups
+    ):
+        return (
+            " — wrong bottleneck width: a grouped bottleneck works at"
+            " int(out_channels * base_width / 64) * groups channels"
+        )
     return ""

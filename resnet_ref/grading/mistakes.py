@@ -15,6 +15,7 @@ from torch import nn
 
 from ..blocks import BasicBlock, BottleneckBlock, PreActBlock, SqueezeExcitation
 from ..models import ResNet
+from .messages import NO_DIAGNOSIS
 
 # Outputs and gradients agree when max |got - expected| <= TOLERANCE * max(1, max |expected|).
 # Float32 sums in a different order differ by about 1e-6; every mistake differs by far more.
@@ -187,6 +188,130 @@ ResNet, a variant block) in the same way.
 """
 
 
+# --- known mistakes of a whole network, told by its parameter count ----------------------------
+
+
+def _params(module: nn.Module | None) -> int:
+    return sum(p.numel() for p in module.parameters()) if module is not None else 0
+
+
+def _projection(channels_in: int, channels_out: int) -> int:
+    """A projection shortcut's parameters: a 1x1 convolution without bias, then BatchNorm."""
+    return channels_in * channels_out + 2 * channels_out
+
+
+def _identity_blocks(net: ResNet, later: bool) -> list:
+    """The blocks with an identity shortcut: the later blocks of the strided stages (``later``),
+    or the first blocks of the stages that keep the resolution."""
+    found = []
+    for stage in net.stages():
+        blocks = list(stage[1:]) if later and stage[0].stride != 1 else []
+        blocks += [] if later or stage[0].stride != 1 else [stage[0]]
+        found += [b for b in blocks if b.skip and isinstance(b.shortcut, nn.Identity)]
+    return found
+
+
+def _stride_everywhere(net: ResNet) -> int:
+    """A stage's stride on every block: each later block of a strided stage gets a projection."""
+    return sum(_projection(b.in_channels, b.out_channels) for b in _identity_blocks(net, True))
+
+
+def _stride_in_first_stage(net: ResNet) -> int:
+    """A stride of 2 in the stage that keeps the resolution: its first block gets a projection."""
+    return sum(_projection(b.in_channels, b.out_channels) for b in _identity_blocks(net, False))
+
+
+def _fc_without_expansion(net: ResNet) -> int:
+    """The linear layer built for out_channels features, not out_channels × expansion."""
+    expansion = net.stages()[-1][-1].expansion
+    features = net.fc.in_features
+    return (features // expansion - features) * net.fc.out_features if expansion > 1 else 0
+
+
+def _twice_the_blocks(net: ResNet) -> int:
+    """Each stage stacks twice its blocks: every extra block is like the stage's last one."""
+    if any(len(stage) < 2 for stage in net.stages()):
+        return 0
+    return sum(len(stage) * _params(stage[-1]) for stage in net.stages())
+
+
+def _plain_with_shortcuts(net: ResNet) -> int:
+    """A plain network that kept its projections where the shapes change."""
+    blocks = [block for _, block in net.blocks()]
+    if any(block.skip for block in blocks):
+        return 0
+    return sum(
+        _projection(b.in_channels, b.out_channels)
+        for b in blocks
+        if b.stride != 1 or b.in_channels != b.out_channels
+    )
+
+
+def _doubled_widths(net: ResNet) -> int:
+    """Every stage twice as wide as it should be (out_channels 128, 256, ... for 64, 128, ...),
+    built like the reference on the meta device, where it costs no memory."""
+    blocks = [block for _, block in net.blocks()]
+    if any(type(b) not in (BasicBlock, BottleneckBlock) or _params(b.se) for b in blocks):
+        return 0
+    # Option A's zero padding is the one shortcut that changes the shape without parameters.
+    padded = [b for b in blocks if b.skip and b.shortcut is not None and not _params(b.shortcut)]
+    option = "A" if any(not isinstance(b.shortcut, nn.Identity) for b in padded) else "B"
+    channels, total = blocks[0].in_channels, _params(net.stem)
+    with torch.device("meta"):
+        for b in blocks:
+            wider = type(b)(channels, 2 * b.out_channels // b.expansion, b.stride, option, b.skip)
+            total += _params(wider)
+            channels = wider.out_channels
+    total += (channels + 1) * net.fc.out_features + 2 * channels * (net.final_bn is not None)
+    return total - _params(net)
+
+
+NETWORK_COUNT_MISTAKES = [
+    (
+        "only the first block of a stage has the stride; the others use stride 1 (a stride"
+        " on every block gives each a projection)",
+        _stride_everywhere,
+    ),
+    (
+        "the first stage keeps the stem's resolution: its first block has stride 1 and, with"
+        " as many channels in as out, the identity shortcut",
+        _stride_in_first_stage,
+    ),
+    (
+        "the linear layer must read the last stage's out_channels × block.expansion features"
+        " (2048 behind bottlenecks, not 512)",
+        _fc_without_expansion,
+    ),
+    (
+        "twice as many blocks per stage as the reference: a basic block holds two of the"
+        " layers that a depth counts",
+        _twice_the_blocks,
+    ),
+    (
+        "the plain network keeps projection shortcuts: without shortcuts (skip=False) no block"
+        " has one",
+        _plain_with_shortcuts,
+    ),
+    ("every stage is twice as wide as it should be", _doubled_widths),
+]
+"""Known mistakes of a whole network that change its parameter count: ``(message,
+function(reference_network))``, the function giving how many more parameters (``got -
+expected``) the network has with that mistake, or 0 where the mistake would not show."""
+
+
+def _network_count_hint(difference: int, ref: nn.Module) -> str:
+    """Name the known mistake of a whole network that explains ``difference``, or ''."""
+    if type(ref) is not ResNet or not difference:
+        return ""
+    for message, mistake in NETWORK_COUNT_MISTAKES:
+        try:
+            if mistake(ref) == difference:
+                return f" — {message}"
+        except Exception:  # a network this mistake cannot be computed for
+            continue
+    return ""
+
+
 def _diagnose(reference_snapshot: nn.Module, x: torch.Tensor, got: torch.Tensor) -> str:
     """Name the known mistake whose output equals ``got``, or return ''."""
     for message, mistake in MISTAKES.get(type(reference_snapshot), []):
@@ -210,7 +335,7 @@ def _output_mismatch(call, mode, got, expected, snapshot, x) -> str:
             " ends with a ReLU: is the final ReLU missing?"
         )
     if not mistake:
-        mistake = "check the order conv → BN → ReLU and where the shortcut is added"
+        mistake = NO_DIAGNOSIS["block"]
     return (
         f"{call}, {mode} mode: expected the reference's output, got one that differs by"
         f" {difference:.3g} (relative) — likely mistake: {mistake}"

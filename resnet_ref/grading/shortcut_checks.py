@@ -62,7 +62,7 @@ def check_output_size(function, n, kernel, stride=1, padding=0) -> Result:
     kind, got, type_name, text = function.value(call, size[:2], _size_kwargs(size))
     if kind != "int":
         return _fail(
-            f"{call} should return an int, got {type_name} {text} (use // for the floor division)"
+            f"{call} should return an int, got {type_name} {text} — use // for the floor division"
         )
     if got == expected:
         return _ok(f"{call} == {expected}")
@@ -166,13 +166,14 @@ def check_zero_pad_values(block, in_channels, out_channels, stride, input_shape=
     if list(got.shape) != list(expected.shape):
         return _fail(
             f"{call} on {list(shape)}: expected shape {list(expected.shape)},"
-            f" got {list(got.shape)}; fix the shape first"
+            f" got {list(got.shape)}{_zero_pad_shape_hint(list(got.shape), shape, out_channels)}"
         )
     kept = x[:, :, ::stride, ::stride]
     if not torch.equal(got[:, :in_channels], kept):
         if torch.equal(got[:, out_channels - in_channels :], kept):
             return _fail(
-                f"{call}: the zero channels come first; append them after the input's channels"
+                f"{call}: expected the input's channels first, then zeros — the zero channels"
+                " come first; append them after the input's channels"
             )
         return _fail(
             f"{call}: the first {in_channels} channels should equal"
@@ -181,3 +182,17 @@ def check_zero_pad_values(block, in_channels, out_channels, stride, input_shape=
     if not bool((got[:, in_channels:] == 0).all()):
         return _fail(f"{call}: the {out_channels - in_channels} appended channels should be zeros")
     return _ok(f"{call}: values match")
+
+
+def _zero_pad_shape_hint(got: list[int], shape: tuple, out_channels: int) -> str:
+    """Why option A's output has the wrong shape: no subsampling, or zeros on the wrong axis."""
+    if len(got) != 4:
+        return ""
+    if got[1] == out_channels and got[2:] == list(shape[2:]):
+        return " — the shortcut ignores the stride: option A keeps every stride-th pixel"
+    if got[1] == shape[1] != out_channels:
+        return (
+            " — the zeros went on height or width, not on the channels: F.pad's pairs start"
+            " from the last dimension, so the channels' pair comes third"
+        )
+    return ""

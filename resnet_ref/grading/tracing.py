@@ -13,6 +13,7 @@ after it, pairs the same layers.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -154,7 +155,10 @@ class LayerCall:
     the earlier call whose output it takes unchanged, or ``None`` (the input was computed by
     something else, e.g. a ReLU or an addition). ``layer`` numbers the distinct layers in the
     order they first ran: two calls of one layer share it. ``module`` is ``None`` in a record
-    of the learner's layers, which a check never handles itself.
+    of the learner's layers, which a check never handles itself. ``block`` places a layer of a
+    whole network: ``(stage, position)`` of its block, ``(2, 0)`` for the first block of
+    ``stage2``; ``None`` outside a stage. Only the reference's are read (the learner names
+    its attributes as it likes), so the referee does not carry it.
     """
 
     module: nn.Module | None
@@ -163,6 +167,7 @@ class LayerCall:
     source: object
     role: str = ""
     layer: int = 0
+    block: tuple[int, int] | None = None
 
 
 def _key(tensor: torch.Tensor) -> tuple:
@@ -201,6 +206,7 @@ def trace_layers(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCall], Ex
                 source,
                 _role(names.get(id(module), "")),
                 numbers.setdefault(id(module), len(numbers)),
+                _block(names.get(id(module), "")),
             )
         )
         if isinstance(output, torch.Tensor):
@@ -237,6 +243,15 @@ def _role(name: str) -> str:
     if parts[-1] == "fc":
         return "classifier"
     return "residual branch" if name else ""
+
+
+# resnet_ref names a network's blocks stage1.0, stage1.1, ...; torchvision layer1.0, ...
+_BLOCK_NAME = re.compile(r"(?:^|\.)(?:stage|layer)(\d+)\.(\d+)(?:\.|$)")
+
+
+def _block(name: str) -> tuple[int, int] | None:
+    match = _BLOCK_NAME.search(name)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def _likeness(expected: LayerCall, found: LayerCall) -> tuple[bool, bool, int]:
@@ -286,7 +301,7 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
             if candidates:  # the layer exists but takes its input from somewhere else
                 producer = reference[ref.source]
                 hint = (
-                    " (is a BatchNorm applied after the addition?)"
+                    " — is a BatchNorm applied after the addition?"
                     if ref.signature[0] == "BatchNorm2d"
                     else ""
                 )
@@ -305,12 +320,11 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
                     where = "; the closest of yours is"
                 else:
                     where += ", found"
-                return (
-                    f"expected {expected}{where} a {found.description}{_mismatch_hint(ref, found)}"
-                )
+                hint = _mismatch_hint(ref, found, reference)
+                return f"expected {expected}{where} a {found.description}{hint}"
             return (
                 f"expected {expected}{where}, but only {len(learner)} layers ran"
-                f"{_mismatch_hint(ref, None)}"
+                f"{_mismatch_hint(ref, None, reference)}"
             )
         pairing.append(good[0])
         used.add(good[0])
@@ -320,7 +334,7 @@ def match_layers(reference: list[LayerCall], learner: list[LayerCall]) -> list[i
         j, extra = extras[0]
         return (
             f"found an extra {extra.description} (the {ordinal(j + 1)} layer to run) that"
-            f" resnet_ref does not have{_extra_hint(extra)}"
+            f" resnet_ref does not have{_extra_hint(extra, reference)}"
         )
     return pairing
 

@@ -158,9 +158,10 @@ class ResNet(nn.Module):
 # %% [markdown]
 # ### Checking the network
 #
-# Each test cell builds small networks, one block per stage, and compares them with
-# `resnet_ref`'s on $64 \times 64$ images; the hidden checks add ResNet-18 and other block
-# counts.
+# Each test cell builds small networks and compares them with `resnet_ref`'s on
+# $64 \times 64$ images: the shapes with one block per stage, the forward passes with two
+# (ResNet-18's layout), so that a stage's later blocks are checked too; the hidden checks add
+# other block counts, class counts and image sizes.
 
 # %% nbgrader={"grade": true, "grade_id": "resnet_logits", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 # [1 point] ResNet: one row of num_classes scores per image, for both kinds of block.
@@ -207,7 +208,7 @@ expect(
         ResNet,
         resnet_ref.models.imagenet_resnet,
         BasicBlock,
-        (1, 1, 1, 1),
+        (2, 2, 2, 2),
         num_classes=10,
         input_shape=(2, 3, 64, 64),
         allow=GIVEN,
@@ -235,7 +236,7 @@ expect(
         ResNet,
         resnet_ref.models.imagenet_resnet,
         BottleneckBlock,
-        (1, 1, 1, 1),
+        (2, 2, 2, 2),
         num_classes=10,
         input_shape=(2, 3, 64, 64),
         allow=GIVEN,
