@@ -84,6 +84,7 @@ class TrainConfig:
     few epochs follows the whole schedule. ``milestones`` are fractions of training at which the
     ``"step"`` schedule multiplies the learning rate by ``gamma``. ``warmup_epochs`` may be
     fractional. ``amp`` (bfloat16 autocast) and ``channels_last`` only take effect on CUDA.
+    ``label`` names the run on its progress bar, which tells several runs in one cell apart.
     """
 
     epochs: int
@@ -103,6 +104,7 @@ class TrainConfig:
     channels_last: bool = True
     compile: str | None = "auto"
     progress: bool = True
+    label: str = "training"
     checkpoint: str | Path | None = None
     history_path: str | Path | None = None
     resume: bool = False
@@ -257,7 +259,7 @@ def _train(model, data, config, on_epoch, checkpoint, group, device) -> History:
     with tqdm(
         total=config.epochs * steps_per_epoch,
         initial=start_epoch * steps_per_epoch,
-        desc="training",
+        desc=config.label,
         unit="step",
         disable=not (config.progress and leader),
     ) as bar:

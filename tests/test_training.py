@@ -246,6 +246,13 @@ def test_silent_without_progress(few_digits, tmp_path, capfd):
     assert "training" in capfd.readouterr().err
 
 
+def test_the_progress_bar_names_the_run(few_digits, capfd):
+    """Several runs in one notebook cell (assignment 4 trains six) need bars that say which."""
+    train(resnet8(few_digits), few_digits, quick(epochs=1, progress=True, label="plain-56"))
+    bar = capfd.readouterr().err
+    assert "plain-56:" in bar and "training" not in bar
+
+
 def lrs_of(config, steps_per_epoch):
     """The learning rate of every optimizer step of a run with ``config``."""
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=config.lr)

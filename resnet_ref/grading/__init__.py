@@ -52,6 +52,8 @@ The package has these parts; at run time each imports only parts listed before i
   kind of a shortcut, zero padding's values).
 - ``references``: references for exercises whose functions take other arguments than
   ``resnet_ref``'s constructors, so that the referee can run them by name.
+- ``unfinished``: :func:`show_unfinished_in_one_line`, which the setup cells call so that a
+  cell calling an unfinished exercise stops with one line, as a test cell does, not a traceback.
 
 Every public name is importable from ``resnet_ref.grading`` itself, as the notebooks do.
 """
@@ -94,6 +96,7 @@ from .tracing import (
     trace_layers,
     transplant,
 )
+from .unfinished import show_unfinished_in_one_line
 
 __all__ = [
     "LAYER_TYPES",
@@ -133,6 +136,7 @@ __all__ = [
     "ordinal",
     "quiet",
     "randomise",
+    "show_unfinished_in_one_line",
     "trace_layers",
     "transplant",
 ]

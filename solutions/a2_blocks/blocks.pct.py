@@ -58,6 +58,7 @@ from resnet_ref.grading import (
     check_parameter_count,
     check_shape,
     expect,
+    show_unfinished_in_one_line,
 )
 
 # nbgrader sets NBGRADER_EXECUTION while it grades. Cells that only explore shrink then, and
@@ -66,6 +67,9 @@ from resnet_ref.grading import (
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 if GRADING:
     torch.set_num_threads(1)
+
+# A cell that calls an exercise you have not written yet then stops with one line saying so.
+show_unfinished_in_one_line()
 
 # %% [markdown]
 # ## Part 1: the basic block
@@ -402,18 +406,26 @@ expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 16, stride=2
 # %% [markdown]
 # ## Try it: what the bottleneck saves
 #
-# Nothing to hand in here. The cell compares a basic block and a bottleneck block that both read
-# and write 256 channels, at the resolution of ResNet's first stage (56×56), by parameters and
-# by multiply-accumulate operations (MACs). While the grader runs it uses a smaller image.
+# Nothing to hand in here. The cell compares, at the resolution of ResNet's first stage (56×56),
+# by parameters and by multiply-accumulate operations (MACs), a basic block and a bottleneck
+# block that both read and write 256 channels, and a basic block on 64 channels. While the
+# grader runs it uses a smaller image.
+#
+# The first two rows are the comparison behind the often quoted "17× fewer parameters", and it
+# is misleading: no ResNet replaces a 256-channel basic block by a bottleneck. The ResNet paper
+# (He et al., 2016) pairs a bottleneck on 256 channels with a basic block on **64** channels,
+# which costs about the same (the third row), and spends what the bottleneck saves on more
+# depth and width, not on a cheaper network: ResNet-50 has more parameters than ResNet-34.
 
 # %%
 from resnet_ref.analysis import count_macs
 
 size = 14 if GRADING else 56
-for name, block in [
-    ("basic 256→256", BasicBlock(256, 256)),
-    ("bottleneck 256→64→256", BottleneckBlock(256, 64)),
+for name, channels, block in [
+    ("basic 256→256", 256, BasicBlock(256, 256)),
+    ("bottleneck 256→64→256", 256, BottleneckBlock(256, 64)),
+    ("basic 64→64", 64, BasicBlock(64, 64)),
 ]:
     parameters = sum(p.numel() for p in block.parameters())
-    macs = count_macs(block, (1, 256, size, size))
+    macs = count_macs(block, (1, channels, size, size))
     print(f"{name:>22}: {parameters:>9,} parameters, {macs / 1e6:8.1f} M MACs at {size}x{size}")

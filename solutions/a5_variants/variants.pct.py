@@ -67,6 +67,7 @@ from resnet_ref.grading import (
     check_shape,
     expect,
     references,
+    show_unfinished_in_one_line,
 )
 
 # nbgrader sets NBGRADER_EXECUTION while it grades. Cells that only explore shrink then, and
@@ -79,6 +80,9 @@ if GRADING:
 
 # The reference for wide_block: resnet_ref's pre-activation block, k times as wide.
 reference_wide_block = references.wide_block
+
+# A cell that calls an exercise you have not written yet then stops with one line saying so.
+show_unfinished_in_one_line()
 
 
 # %% [markdown]

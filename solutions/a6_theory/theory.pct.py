@@ -39,12 +39,15 @@ import torch
 
 import resnet_ref
 import resnet_ref.analysis
-from resnet_ref.grading import check_value, expect, references
+from resnet_ref.grading import check_value, expect, references, show_unfinished_in_one_line
 
 # nbgrader sets NBGRADER_EXECUTION while it grades; PyTorch then uses one thread.
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 if GRADING:
     torch.set_num_threads(1)
+
+# A cell that calls an exercise you have not written yet then stops with one line saying so.
+show_unfinished_in_one_line()
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task_gradient_flow", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": true}
 # ## Part 1: gradient flow through a residual network (5 points)
@@ -63,8 +66,8 @@ if GRADING:
 # 3. Unroll the forward pass too: write $x_L$ in terms of $x_l$ and the branches' outputs, and
 #    use it to explain why the gradient at $x_l$ cannot vanish the way it can in a plain
 #    network, $x_{i+1} = F_i(x_i)$. Under what condition could it still be small?
-# 4. The course documents put it as "$0.9^{56}$ in a plain network, $0.9^{56} + 1$ with
-#    shortcuts". What is right and what is loose about that shorthand?
+# 4. A common explanation of ResNets puts it as "$0.9^{56}$ in a plain network, $0.9^{56} + 1$
+#    with shortcuts". What is right and what is loose about that shorthand?
 #
 # ### BEGIN MARK SCHEME
 # **Mark scheme (5 points).**
@@ -268,11 +271,11 @@ print(f"{count_paths(n):.3g} paths; mean length {mean:.1f} branches; "
 # %% [markdown] nbgrader={"grade": false, "grade_id": "task_paths", "locked": true, "points": 0, "schema_version": 3, "solution": false, "task": true}
 # ### Question (2 points)
 #
-# The documents call a residual network "an ensemble of $2^n$ paths". Using your counts: what
-# is the typical length of a path through $n$ blocks, and how concentrated is the distribution?
-# Veit et al. (2016) found that the gradient in a trained ResNet-110 comes mostly from paths
-# of 5 to 17 branches. Why is that not a contradiction, and what does it suggest about how
-# "deep" a residual network effectively is?
+# A common explanation, after Veit et al. (2016), calls a residual network "an ensemble of $2^n$
+# paths". Using your counts: what is the typical length of a path through $n$ blocks, and how
+# concentrated is the distribution? The same paper found that the gradient in a trained
+# ResNet-110 comes mostly from paths of 5 to 17 branches. Why is that not a contradiction, and
+# what does it suggest about how "deep" a residual network effectively is?
 #
 # ### BEGIN MARK SCHEME
 # **Mark scheme (2 points).**
