@@ -37,14 +37,14 @@ def block_gradient_norms(model, x, y):
 
 
 # %% compare_depths
-def compare_depths(depths, epochs, limit=None):
-    data = resnet_ref.load_data("embedded", limit=limit)
+def compare_depths(depths, epochs, limit=None, progress=False):
+    data = resnet_ref.load_data("embedded", limit=limit, image_size=8)
     out = {"plain": {}, "residual": {}}
     for skip, key in ((False, "plain"), (True, "residual")):
         for d in depths:
             torch.manual_seed(0)
             net = resnet_ref.models.cifar_resnet(d, skip=skip, in_channels=1)
-            out[key][d] = float(
-                train(net, data, TrainConfig(epochs=epochs, progress=False))[-1]["train_error"]
-            )
+            recipe = dict(batch_size=64, lr=0.05, warmup_epochs=1)
+            config = TrainConfig(epochs=epochs, progress=progress, label=f"{key}-{d}", **recipe)
+            out[key][d] = float(train(net, data, config)[-1]["train_error"])
     return out

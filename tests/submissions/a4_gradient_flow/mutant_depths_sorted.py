@@ -12,14 +12,22 @@ from resnet_ref.training import TrainConfig, train
 
 
 # %% compare_depths
-def compare_depths(depths, epochs, limit=None):
-    data = resnet_ref.load_data("embedded", limit=limit)
+def compare_depths(depths, epochs, limit=None, progress=False):
+    data = resnet_ref.load_data("embedded", limit=limit, image_size=8)
     results = {}
     for kind, skip in (("plain", False), ("residual", True)):
         results[kind] = {}
         for depth in sorted(depths):
             torch.manual_seed(0)
             model = resnet_ref.models.cifar_resnet(depth, skip=skip, in_channels=1)
-            history = train(model, data, TrainConfig(epochs=epochs, progress=False))
+            config = TrainConfig(
+                epochs=epochs,
+                batch_size=64,
+                lr=0.05,
+                warmup_epochs=1,
+                progress=progress,
+                label=f"{kind}-{depth}",
+            )
+            history = train(model, data, config)
             results[kind][depth] = history[-1]["train_error"]
     return results
