@@ -53,8 +53,8 @@ from resnet_ref.training import TrainConfig, train
 # nbgrader sets NBGRADER_EXECUTION while it grades; cells that only explore shrink then.
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 # PyTorch uses one thread, grading or not: every network here is small and sees 8x8 or 16x16
-# images, too little work to share. On a two-core machine the experiment of Part 2 took as long
-# on two threads as on one, and three times as long while other programs were running.
+# images, too little work to share. On a two-core machine the experiment of Part 2 took as
+# long on two threads as on one, and two to three times as long while other programs ran.
 torch.set_num_threads(1)
 
 # A cell that calls an exercise you have not written yet then stops with one line saying so.
