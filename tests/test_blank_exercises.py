@@ -6,10 +6,15 @@ done yet: a test cell through its check's message, a cell that calls the code di
 traceback into nbgrader's placeholder, ``raise NotImplementedError()``, tells a beginner nothing.
 
 The slow test runs each blank notebook of ``exercises/`` in a real kernel, as JupyterLab would;
-the fast ones drive IPython's shell in this process.
+the fast ones drive IPython's shell in a Python process of their own.
 """
 
+import builtins
+import json
+import os
 import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import nbclient
@@ -73,62 +78,83 @@ def test_a_blank_release_says_not_done_in_one_line(blank_runs, assignment):
     assert all(len(lines) == 1 for cell, lines in errors if cell in long), long
 
 
-# --- in this process, without a kernel --------------------------------------------------
+# --- IPython's shell, without a kernel ---------------------------------------------------
 
-
-@pytest.fixture
-def shell(capsys):
-    """IPython's shell with the handler installed; what it shows comes back as text."""
-    instance = InteractiveShell.instance(colors="nocolor")
-    show_unfinished_in_one_line()
-    capsys.readouterr()
-
-    def run(source: str) -> str:
-        instance.run_cell(source)
-        return capsys.readouterr().out.strip()
-
-    yield run
-    InteractiveShell.clear_instance()
-
-
-def test_the_placeholder_reads_as_one_line_naming_the_function(shell):
-    shell(
-        "class Block:\n    def __init__(self):\n        # YOUR CODE HERE\n"
-        "        raise NotImplementedError()\n"
-    )
-    shown = shell("def explore():\n    return Block()\nexplore()")
-    assert shown == f"NotImplementedError: Block.__init__ is not written yet {NOT_DONE}"
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        "raise NotImplementedError('this backend cannot do that')",  # a library's message
-        "import math\nmath.floor(1.0).__class__.bit_count(None)",  # another error altogether
-        # not nbgrader's placeholder line, which calls the class:
-        "def later():\n    raise NotImplementedError\nlater()",
-    ],
+# An IPython shell replaces sys.modules["__main__"] and sets builtins of the process it lives in,
+# so it gets a process of its own: one for all the cases below.
+SHELL = """
+import contextlib, io, json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+config = Config()
+config.HistoryManager.enabled = False
+shell = InteractiveShell.instance(config=config, colors="nocolor")
+from resnet_ref.grading import show_unfinished_in_one_line
+show_unfinished_in_one_line()
+shown = []
+for source in json.load(sys.stdin):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        shell.run_cell(source)
+    shown.append(out.getvalue().strip())
+json.dump(shown, sys.__stdout__)
+"""
+PLACEHOLDER_CLASS = (
+    "class Block:\n    def __init__(self):\n        # YOUR CODE HERE\n"
+    "        raise NotImplementedError()\n"
 )
-def test_every_other_error_keeps_its_traceback(shell, source):
-    shown = shell(source)
-    assert "Traceback" in shown or "Cell In[" in shown, shown
-    assert NOT_DONE not in shown
+CALLS_THE_PLACEHOLDER = "def explore():\n    return Block()\nexplore()"
+OTHER_ERRORS = [
+    "raise NotImplementedError('this backend cannot do that')",  # a library's message
+    "import math\nmath.floor(1.0).__class__.bit_count(None)",  # another error altogether
+    # not nbgrader's placeholder line, which calls the class:
+    "def later():\n    raise NotImplementedError\nlater()",
+]
+# Only the learner's cells hold exercises; an abstract method in a module is not one.
+LIBRARY = "def abstract():\n    raise NotImplementedError()\n"
+CALLS_THE_LIBRARY = "import library_with_stub\nlibrary_with_stub.abstract()"
 
 
-def test_the_placeholder_line_in_a_library_keeps_its_traceback(shell, tmp_path, monkeypatch):
-    """Only the learner's cells hold exercises; an abstract method elsewhere is not one."""
-    (tmp_path / "library_with_stub.py").write_text(
-        "def abstract():\n    raise NotImplementedError()\n"
+@pytest.fixture(scope="module")
+def shown(tmp_path_factory) -> dict[str, str]:
+    """What the shell shows for each cell, by the cell's source."""
+    folder = tmp_path_factory.mktemp("library")
+    (folder / "library_with_stub.py").write_text(LIBRARY)
+    cells = [PLACEHOLDER_CLASS, CALLS_THE_PLACEHOLDER, *OTHER_ERRORS, CALLS_THE_LIBRARY]
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), str(ROOT)]))
+    done = subprocess.run(
+        [sys.executable, "-c", SHELL],
+        input=json.dumps(cells),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    shown = shell("import library_with_stub\nlibrary_with_stub.abstract()")
-    assert "library_with_stub.py" in shown and NOT_DONE not in shown, shown
+    assert done.returncode == 0, done.stderr
+    return dict(zip(cells, json.loads(done.stdout), strict=True))
+
+
+def test_the_placeholder_reads_as_one_line_naming_the_function(shown):
+    assert shown[PLACEHOLDER_CLASS] == ""
+    expected = f"NotImplementedError: Block.__init__ is not written yet {NOT_DONE}"
+    assert shown[CALLS_THE_PLACEHOLDER] == expected
+
+
+@pytest.mark.parametrize("source", OTHER_ERRORS)
+def test_every_other_error_keeps_its_traceback(shown, source):
+    assert "Cell In[" in shown[source] and NOT_DONE not in shown[source], shown[source]
+
+
+def test_the_placeholder_line_in_a_library_keeps_its_traceback(shown):
+    text = shown[CALLS_THE_LIBRARY]
+    assert "library_with_stub.py" in text and NOT_DONE not in text, text
 
 
 def test_outside_ipython_it_does_nothing():
     assert InteractiveShell.initialized() is False
     show_unfinished_in_one_line()
     assert InteractiveShell.initialized() is False
+    assert "__IPYTHON__" not in vars(builtins)
 
 
 def test_every_assignment_is_covered():
