@@ -523,9 +523,13 @@ def check_depth_comparison(
             return _fail(f"{call}[{name!r}] should be a dict of errors by depth, got {inner_kind}")
         got = [shown(key) for key, _ in inner]
         if got != list(depths) or any(key[0] != "int" for key, _ in inner):
+            # Only a reordering has one likely cause; missing or extra depths have several.
+            hint = ""
+            if all(key[0] == "int" for key, _ in inner) and sorted(got) == sorted(depths):
+                hint = " — the depths come back reordered (sorted?): keep the order given"
             return _fail(
                 f"{call}[{name!r}] should have the depths {list(depths)} as keys, in that"
-                f" order, got {got}"
+                f" order, got {got}{hint}"
             )
         for (_, depth), error in inner:
             if error[0] != "float" or not 0.0 <= error[1] <= 1.0:

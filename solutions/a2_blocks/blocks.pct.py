@@ -144,9 +144,10 @@ class BasicBlock(nn.Module):
 expect(check_attribute(BasicBlock, "expansion", 1))
 expect(check_shape(BasicBlock, resnet_ref.BasicBlock, 64, 64, stride=1))
 expect(check_shape(BasicBlock, resnet_ref.BasicBlock, 64, 128, stride=2))
+expect(check_shape(BasicBlock, resnet_ref.BasicBlock, 32, 32, stride=2))
 print("BasicBlock shapes: ok")
 ### BEGIN HIDDEN TESTS
-for c_in, c_out, stride, size in [(16, 32, 2, 7), (32, 32, 2, 8), (3, 16, 1, 5), (128, 64, 2, 9)]:
+for c_in, c_out, stride, size in [(16, 32, 2, 7), (16, 16, 2, 9), (3, 16, 1, 5), (128, 64, 2, 9)]:
     expect(
         check_shape(
             BasicBlock,
@@ -163,9 +164,10 @@ for c_in, c_out, stride, size in [(16, 32, 2, 7), (32, 32, 2, 8), (3, 16, 1, 5),
 # [1 point] BasicBlock: exactly as many parameters as the reference.
 expect(check_parameter_count(BasicBlock, resnet_ref.BasicBlock, 64, 64, stride=1))
 expect(check_parameter_count(BasicBlock, resnet_ref.BasicBlock, 64, 128, stride=2))
+expect(check_parameter_count(BasicBlock, resnet_ref.BasicBlock, 32, 32, stride=2))
 print("BasicBlock parameter counts: ok")
 ### BEGIN HIDDEN TESTS
-for c_in, c_out, stride in [(16, 16, 1), (32, 32, 2), (16, 48, 1), (128, 256, 2)]:
+for c_in, c_out, stride in [(16, 16, 1), (48, 48, 2), (16, 48, 1), (128, 256, 2)]:
     expect(check_parameter_count(BasicBlock, resnet_ref.BasicBlock, c_in, c_out, stride=stride))
 ### END HIDDEN TESTS
 
@@ -181,9 +183,10 @@ expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 128, 128, stride=1, inpu
 # %% nbgrader={"grade": true, "grade_id": "basic_forward_projection", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # [2 points] BasicBlock with a projection shortcut: same outputs as the reference, train and eval.
 expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 64, 128, stride=2))
+expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 32, 32, stride=2))
 print("BasicBlock forward pass (projection shortcut): ok")
 ### BEGIN HIDDEN TESTS
-expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 32, 32, stride=2))
+expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 16, 16, stride=2, input_shape=(2, 16, 9, 9)))
 expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 16, 32, stride=1))
 expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 24, 48, stride=2, input_shape=(2, 24, 7, 9)))
 ### END HIDDEN TESTS
@@ -191,10 +194,11 @@ expect(check_forward(BasicBlock, resnet_ref.BasicBlock, 24, 48, stride=2, input_
 # %% nbgrader={"grade": true, "grade_id": "basic_gradient", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 # [1 point] BasicBlock: the gradient with respect to the input equals the reference's.
 expect(check_input_gradient(BasicBlock, resnet_ref.BasicBlock, 64, 64, stride=1))
+expect(check_input_gradient(BasicBlock, resnet_ref.BasicBlock, 64, 128, stride=2))
 print("BasicBlock input gradient: ok")
 ### BEGIN HIDDEN TESTS
-expect(check_input_gradient(BasicBlock, resnet_ref.BasicBlock, 64, 128, stride=2))
 expect(check_input_gradient(BasicBlock, resnet_ref.BasicBlock, 16, 16, stride=1, input_shape=(4, 16, 5, 5)))
+expect(check_input_gradient(BasicBlock, resnet_ref.BasicBlock, 32, 64, stride=2, input_shape=(2, 32, 7, 7)))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "basic_identity", "locked": true, "points": 1, "schema_version": 3, "solution": false}
@@ -269,6 +273,7 @@ class BottleneckBlock(nn.Module):
 expect(check_attribute(BottleneckBlock, "expansion", 4))
 expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 256, 64, stride=1))
 expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 64, stride=2))
+expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 64, stride=1))
 print("BottleneckBlock shapes: ok")
 ### BEGIN HIDDEN TESTS
 for c_in, c_out, stride, size in [(128, 32, 2, 7), (64, 16, 1, 5), (32, 32, 1, 6), (512, 128, 2, 4)]:
@@ -302,9 +307,10 @@ for c_in, c_out, stride in [(256, 128, 2), (128, 32, 2), (64, 16, 1)]:
 # [2 points] BottleneckBlock: same outputs as the reference, train and eval mode.
 expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 256, 64, stride=1))
 expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 64, stride=2))
+expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 64, stride=1))
 print("BottleneckBlock forward pass: ok")
 ### BEGIN HIDDEN TESTS
-expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 64, stride=1))
+expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 32, 16, stride=1, input_shape=(2, 32, 6, 6)))
 expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 128, 32, stride=2, input_shape=(2, 128, 7, 7)))
 expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 16, stride=1, input_shape=(3, 64, 5, 6)))
 ### END HIDDEN TESTS
@@ -312,9 +318,10 @@ expect(check_forward(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 16, stride
 # %% nbgrader={"grade": true, "grade_id": "bottleneck_gradient", "locked": true, "points": 1, "schema_version": 3, "solution": false}
 # [1 point] BottleneckBlock: the gradient with respect to the input equals the reference's.
 expect(check_input_gradient(BottleneckBlock, resnet_ref.BottleneckBlock, 256, 64, stride=1))
+expect(check_input_gradient(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 32, stride=2))
 print("BottleneckBlock input gradient: ok")
 ### BEGIN HIDDEN TESTS
-expect(check_input_gradient(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 32, stride=2))
+expect(check_input_gradient(BottleneckBlock, resnet_ref.BottleneckBlock, 128, 32, stride=2, input_shape=(2, 128, 5, 7)))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": true, "grade_id": "bottleneck_identity", "locked": true, "points": 1, "schema_version": 3, "solution": false}
@@ -395,12 +402,13 @@ for c_in, c_out, stride in [(64, 64, 1), (256, 128, 2), (1024, 256, 1), (512, 12
 # [1 point] Edge cases: the input stays unchanged; odd, non-square inputs; a batch of one.
 expect(check_input_unchanged(BasicBlock, 64, 64, stride=1))
 expect(check_input_unchanged(BasicBlock, 64, 128, stride=2))
+expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 16, stride=2, input_shape=(1, 64, 3, 5)))
 print("edge cases: ok")
 ### BEGIN HIDDEN TESTS
 expect(check_input_unchanged(BottleneckBlock, 256, 64, stride=1))
 expect(check_shape(BasicBlock, resnet_ref.BasicBlock, 16, 32, stride=2, input_shape=(1, 16, 7, 10)))
 expect(check_shape(BasicBlock, resnet_ref.BasicBlock, 16, 16, stride=1, input_shape=(1, 16, 1, 1)))
-expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 64, 16, stride=2, input_shape=(1, 64, 3, 5)))
+expect(check_shape(BottleneckBlock, resnet_ref.BottleneckBlock, 32, 8, stride=1, input_shape=(1, 32, 5, 3)))
 ### END HIDDEN TESTS
 
 # %% [markdown]

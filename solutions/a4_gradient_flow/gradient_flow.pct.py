@@ -225,17 +225,17 @@ def compare_depths(depths, epochs, limit=None, progress=False):
 
 # %% nbgrader={"grade": true, "grade_id": "compare_depths_structure", "locked": true, "points": 2, "schema_version": 3, "solution": false}
 # [2 points] compare_depths returns {"plain": {...}, "residual": {...}} of errors in [0, 1].
-expect(check_depth_comparison(compare_depths, [8], 2, limit=64))
+expect(check_depth_comparison(compare_depths, (14, 8), 2, limit=64))
 print("compare_depths: ok")
 ### BEGIN HIDDEN TESTS
-expect(check_depth_comparison(compare_depths, (14, 8), 2, limit=32))
+expect(check_depth_comparison(compare_depths, (20, 8, 14), 2, limit=32))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "explore_depths", "locked": true, "schema_version": 3, "solution": false}
 # The experiment: six networks, six epochs each, under a minute on a laptop's CPU. The grader
 # runs a token version.
 if GRADING:
-    experiment = compare_depths([8], 2, limit=64)  # the graded check's token run again
+    experiment = compare_depths((14, 8), 2, limit=64)  # the graded check's token run again
 else:
     experiment = compare_depths([8, 20, 56], 6, progress=True)
 print(f"{'depth':>6}  {'plain':>8}  {'residual':>8}   (final training error)")
