@@ -245,11 +245,13 @@ class LearnerCode:
 
     def raised(self, args: tuple, kwargs: dict) -> list[str] | None:
         """What ``code(*args, **kwargs)`` raised: the names of its class and of every base
-        class, then its first line; ``None`` if it returned."""
+        class, then its first line with the likely cause; ``None`` if it returned."""
         try:
             self._code(*args, **kwargs)
         except Exception as error:
-            return [cls.__name__ for cls in type(error).__mro__] + [_first_line(error)]
+            return [cls.__name__ for cls in type(error).__mro__] + [
+                _first_line(error) + _error_hint(error)
+            ]
         return None
 
     def value(self, call: str, args: tuple, kwargs: dict) -> tuple:

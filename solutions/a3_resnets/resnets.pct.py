@@ -57,6 +57,7 @@ from resnet_ref.grading import (
     check_shape,
     expect,
     references,
+    show_unfinished_in_one_line,
 )
 
 # nbgrader sets NBGRADER_EXECUTION while it grades: cells that only explore shrink then, and
@@ -72,6 +73,9 @@ GIVEN = (BasicBlock, BottleneckBlock)
 # What cifar_resnet(depth, plain) is compared with: resnet_ref's CIFAR network of that depth,
 # with the given blocks' projection shortcuts (option B).
 reference_cifar = references.cifar_resnet_option_b
+
+# A cell that calls an exercise you have not written yet then stops with one line saying so.
+show_unfinished_in_one_line()
 
 
 # %% [markdown]
