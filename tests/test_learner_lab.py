@@ -254,3 +254,7 @@ def test_a_learner_works_through_the_assignment(name, bundle, lab, tmp_path):
                 page.evaluate(EDIT, [i, solution[cells[i].grade_id]])
                 run(i)
         page.close()
+
+
+def test_every_assignment_is_met_in_the_lab():
+    assert set(ASSIGNMENTS) == {p.name for p in (ROOT / "solutions").iterdir() if p.is_dir()}

@@ -109,6 +109,9 @@ def ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+NOT_DONE = "(the exercise is not done yet)"  # what a stub's NotImplementedError means
+
+
 def _first_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     text = text if len(text) <= 200 else text[:197] + "..."
@@ -118,7 +121,7 @@ def _first_line(error: BaseException) -> str:
 def _error_hint(error: BaseException) -> str:
     text = str(error)
     if isinstance(error, NotImplementedError):
-        return " (the exercise is not done yet)"
+        return f" {NOT_DONE}"
     if "must match the size of tensor" in text or "size mismatch" in text:
         return (
             " — the residual branch and the shortcut disagree in shape: a projection is needed"

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import linecache
 
+from .messages import NOT_DONE  # the checks' wording for the same case
+
 PLACEHOLDER = "raise NotImplementedError()"  # what nbgrader writes in place of a solution
-NOT_DONE = "(the exercise is not done yet)"  # the checks' wording for the same case
 
 
 def show_unfinished_in_one_line() -> None:
