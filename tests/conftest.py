@@ -84,3 +84,17 @@ def built_book(tmp_path_factory) -> BuiltBook:
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     seconds = time.perf_counter() - start
     return BuiltBook(result.returncode, result.stdout + result.stderr, seconds, path_output)
+
+
+@pytest.fixture(scope="session")
+def learner_output(tmp_path_factory) -> Path:
+    """A folder holding the learner bundle (its folder and its zip), written once per session."""
+    outdir = tmp_path_factory.mktemp("learner")
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder.learner_bundle", str(outdir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return outdir

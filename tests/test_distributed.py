@@ -9,7 +9,6 @@ and a tolerance far below what per-shard BatchNorm statistics give (about 0.05, 
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -18,6 +17,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from conftest import ROOT
+from servers import free_port
 from torch import nn
 
 from resnet_ref.distributed import GlobalBatchNorm2d, Group, shard
@@ -126,10 +126,3 @@ def test_global_batch_norm_on_shards_equals_batch_norm_on_the_batch():
         for rank in range(2):
             for quantity, difference in results[rank].items():
                 assert difference < 1e-5, f"process {rank}: {quantity} differs by {difference}"
-
-
-def free_port() -> int:
-    """A free local port, found by letting the system pick one."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -16,17 +16,15 @@ import csv
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from grading_support import Assignment, broken_syntax, course_copy, fill_release
 from nbgrader.api import Gradebook
+from servers import jupyter_server
 
 ROOT = Path(__file__).resolve().parents[1]
 A6 = Assignment("a6_theory", ["theory"])
@@ -310,32 +308,8 @@ def test_the_class_report_has_its_figures(week):
 @pytest.fixture(scope="module")
 def formgrader(week):
     """Formgrader on the week's course: a real Jupyter server on a free local port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [Path(sys.executable).parent / "jupyter", "server", "--no-browser", "--allow-root"]
-        + [f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={week.course}"]
-        + ["--IdentityProvider.token=", "--ServerApp.password="],
-        cwd=week.course,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    site = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{site}/formgrader/manage_assignments", timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None, "the Jupyter server stopped"
-                assert time.monotonic() < deadline, "the Jupyter server did not answer in 120 s"
-                time.sleep(1)
+    with jupyter_server("server", week.course, ready="/formgrader/manage_assignments") as site:
         yield site
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """The learner bundle (``autograder/learner_bundle.py``): what learners get, and what they don't.
 
-The bundle is built once, by running the module as ``python3 course.py release`` does, into a
-temporary folder. It must hold the released notebooks byte for byte, the reference package and
-the setup files, and nothing of the instructor's: no solution, hidden test or mark scheme text,
-no grading code, no gradebook, no nbgrader.
+The bundle is built once per session (``learner_output`` in tests/conftest.py), by running the
+module as ``python3 course.py release`` does, into a temporary folder. It must hold the released
+notebooks byte for byte, the reference package and the setup files, and nothing of the
+instructor's: no solution, hidden test or mark scheme text, no grading code, no gradebook, no
+nbgrader.
 """
 
 import json
@@ -85,21 +86,8 @@ def secret(lines: list[tuple[str, str]], public: str, shortest: int) -> list[tup
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    outdir = tmp_path_factory.mktemp("learner")
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.learner_bundle", str(outdir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return outdir
-
-
-@pytest.fixture(scope="module")
-def bundle(built) -> Path:
-    return built / learner_bundle.NAME
+def bundle(learner_output) -> Path:
+    return learner_output / learner_bundle.NAME
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +131,7 @@ def test_every_chapter_notebook_is_there_byte_for_byte(files):
         assert files[f"notebooks/{chapter.name}"].read_bytes() == chapter.read_bytes()
 
 
-def test_the_chapters_install_resnet_ref_from_the_bundle(built, tmp_path):
+def test_the_chapters_install_resnet_ref_from_the_bundle(learner_output, tmp_path):
     # A chapter's first cell (on Colab) pip-installs "<project> @ git+<published bundle>": the
     # project must be the bundle's, and pip must install resnet_ref, and only it, from the bundle.
     first = json.loads((CHAPTERS / "ch04_blocks.ipynb").read_text(encoding="utf-8"))["cells"][0]
@@ -152,7 +140,7 @@ def test_the_chapters_install_resnet_ref_from_the_bundle(built, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         + ["--no-deps", "--no-build-isolation", "--target", tmp_path / "site"]
-        + [built / f"{learner_bundle.NAME}.zip"],
+        + [learner_output / f"{learner_bundle.NAME}.zip"],
         capture_output=True,
         text=True,
     )
@@ -253,8 +241,8 @@ def test_readme_says_how_to_set_up_and_names_every_assignment(files):
     assert "formgrader" not in text.lower()
 
 
-def test_zip_holds_the_same_files(built, bundle, files):
-    with zipfile.ZipFile(built / f"{learner_bundle.NAME}.zip") as archive:
+def test_zip_holds_the_same_files(learner_output, bundle, files):
+    with zipfile.ZipFile(learner_output / f"{learner_bundle.NAME}.zip") as archive:
         names = [n for n in archive.namelist() if not n.endswith("/")]
         prefix = f"{learner_bundle.NAME}/"
         assert all(n.startswith(prefix) for n in names)

@@ -21,15 +21,13 @@ from __future__ import annotations
 
 import functools
 import re
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from grading_support import ROOT, assignments, read_cells, written_answer
+from servers import jupyter_server
 
 from autograder import learner_bundle
 
@@ -81,16 +79,8 @@ SAVE = "async () => { await window.jupyterapp.commands.execute('docmanager:save'
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    outdir = tmp_path_factory.mktemp("learner")
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder.learner_bundle", str(outdir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    return outdir / learner_bundle.NAME
+def bundle(learner_output) -> Path:
+    return learner_output / learner_bundle.NAME
 
 
 @pytest.fixture(scope="module")
@@ -98,31 +88,11 @@ def lab(bundle):
     """JupyterLab on the bundle, and a function that opens one of its notebooks in Chromium."""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    site = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [BIN / "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}"]
-        + ["--ip=127.0.0.1", f"--ServerApp.root_dir={bundle}"]
-        + ["--IdentityProvider.token=", "--ServerApp.password="]
-        + [f"--LabApp.workspaces_dir={bundle.parent / 'workspaces'}"]
-        # The test drives JupyterLab through its application object, as its own tests do.
-        + ["--LabApp.expose_app_in_browser=True"],
-        cwd=bundle,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{site}/lab", timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None, "JupyterLab stopped"
-                assert time.monotonic() < deadline, "JupyterLab did not answer in 120 s"
-                time.sleep(1)
+    # The test drives JupyterLab through its application object, as its own tests do; a
+    # workspaces folder of its own keeps the notebooks of earlier runs from reopening.
+    options = ["--LabApp.expose_app_in_browser=True"]
+    options += [f"--LabApp.workspaces_dir={bundle.parent / 'workspaces'}"]
+    with jupyter_server("lab", bundle, *options, ready="/lab") as site:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
@@ -154,9 +124,6 @@ def lab(bundle):
 
             yield open_notebook
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def errors(outputs: list[dict]) -> list[list[str]]:

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import pytest
 from grading_support import Assignment, broken_syntax, fill_release
 from nbgrader.api import Gradebook
+from servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -124,13 +124,6 @@ def gradebook_rows(course: Path) -> dict[str, dict]:
                     row[f"comment {comment.name}"] = comment.auto_comment
             rows[submission.student.id] = row
     return rows
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on, on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

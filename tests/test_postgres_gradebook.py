@@ -16,29 +16,22 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from grading_support import Assignment, course_copy, fill_release
 from nbgrader.api import Gradebook
+from servers import free_port, jupyter_server
 
 ROOT = Path(__file__).resolve().parents[1]
 A6 = Assignment("a6_theory", ["theory"])
 CELL_LIMIT = 30
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -153,30 +146,10 @@ def test_the_commands_use_the_server_and_no_file(course, gradebook_server):
 
 def test_formgrader_reads_the_server(course, gradebook_server):
     folder, _ = course
-    port = free_port()
-    server = subprocess.Popen(
-        [Path(sys.executable).parent / "jupyter", "server", "--no-browser", "--allow-root"]
-        + [f"--port={port}", "--ip=127.0.0.1", f"--ServerApp.root_dir={folder}"]
-        + ["--IdentityProvider.token=", "--ServerApp.password="],
-        cwd=folder,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                address = f"http://127.0.0.1:{port}/formgrader/api/submissions/{A6.name}"
-                with urllib.request.urlopen(address, timeout=10) as answer:
-                    submissions = json.load(answer)
-                break
-            except OSError:
-                assert server.poll() is None, "the Jupyter server stopped"
-                assert time.monotonic() < deadline, "Formgrader did not answer in 120 s"
-                time.sleep(1)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    address = f"/formgrader/api/submissions/{A6.name}"
+    with jupyter_server("server", folder, ready=address) as site:
+        with urllib.request.urlopen(site + address, timeout=60) as answer:
+            submissions = json.load(answer)
     with Gradebook(gradebook_server) as gradebook:
         expected = {s.student_id: s.score for s in gradebook.assignment_submissions(A6.name)}
     assert {s["student"]: s["score"] for s in submissions} == expected
