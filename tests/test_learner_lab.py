@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, assignments, read_cells, written_answer
+from grading_support import ROOT, assignments, fill_release, read_cells
 from servers import jupyter_server
 
 from autograder import learner_bundle
@@ -161,7 +161,6 @@ def test_a_learner_works_through_the_assignment(name, bundle, lab, tmp_path):
         path = f"exercises/{name}/{notebook}.ipynb"
         cells = read_cells(bundle / path)
         index = {cell.grade_id: i for i, cell in enumerate(cells) if cell.grade_id}
-        answers = {c.grade_id: c.source for c in read_cells(assignment.solution(notebook))}
         page = lab(path)
 
         run = functools.partial(run_cell, page)
@@ -176,14 +175,12 @@ def test_a_learner_works_through_the_assignment(name, bundle, lab, tmp_path):
                     assert len(shown) == 1, (path, i, shown)
 
         # 2. A correct solution in another style: every visible check passes.
+        filled = fill_release(bundle / path, assignment.solution(notebook), correct.sections)
         solution: dict[str, str] = {}
         for i, cell in enumerate(cells):
             if cell.solution:
-                text = correct.sections.get(cell.grade_id, answers[cell.grade_id])
-                if cell.cell_type == "markdown" and cell.grade_id not in correct.sections:
-                    text = written_answer(cell.grade_id)
-                solution[cell.grade_id] = text
-                page.evaluate(EDIT, [i, text])
+                solution[cell.grade_id] = "".join(filled["cells"][i]["source"])
+                page.evaluate(EDIT, [i, solution[cell.grade_id]])
         for i, cell in enumerate(cells):
             if cell.cell_type != "code":
                 continue
