@@ -27,7 +27,6 @@ from nbgrader.validator import Validator
 
 import autograder
 from autograder.deadlines import LatePolicy
-from autograder.execute import ContainedExecute
 from autograder.feedback import FeedbackCSS, HideInstructorText
 from autograder.locked_cells import RestoreLockedCells
 
@@ -66,9 +65,11 @@ c.LatePolicy.percent_per_day = 10
 
 # Submissions run in a bubblewrap sandbox, and a kernel that dies, hangs or floods its output
 # costs its own notebook the cells it broke (autograder/execute.py); nbgrader's own list of
-# autograde steps otherwise.
+# autograde steps otherwise. That step is named, not imported: it imports torch (for the
+# referee), which every command that reads this file (feedback, export, the coordinator of
+# autograde) would otherwise wait for; nbconvert imports it when it grades.
 c.Autograde.autograde_preprocessors = [
-    ContainedExecute,
+    "autograder.execute.ContainedExecute",
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

@@ -4,10 +4,10 @@
 on another machine) for each hand-in. It unpacks the assignment's :class:`GradingKit` into a
 scratch folder, puts the learner's files where nbgrader looks for them, and autogrades them
 with the course's configuration: the kernel in the bubblewrap sandbox, the test cells decided
-by the referee (:mod:`autograder.execute`). What it returns is plain data: the graded
-notebooks, nbgrader's log, the time it took. The scratch folder, with its gradebook, is gone
-afterwards; ``autograde`` records the result in the course's gradebook
-(:mod:`autograder.recording`).
+by the referee (:mod:`autograder.execute`), all but the steps that write grades into a
+gradebook: ``autograde`` runs those itself when it records the result in the course's
+gradebook (:mod:`autograder.recording`). What it returns is plain data: the graded notebooks,
+nbgrader's log, the time it took. The scratch folder, with its gradebook, is gone afterwards.
 
 A worker process grades one hand-in at a time; it keeps between hand-ins only what depends on
 the assignment, never on a learner: the referee's record of the solutions, and the warm
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
 from .grading_kit import RECORDS, GradingKit, kit_gradebook
+from .recording import RECORDING_STEPS
 from .sandbox import KernelTemplate
 
 
@@ -65,9 +66,12 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
         hand_in.mkdir(parents=True)
         for name, data in files.items():
             (hand_in / name).write_bytes(data)
+        folder = CourseFolder(course)
+        steps = folder.config().Autograde.autograde_preprocessors
         api = nbgrader_api(
-            CourseFolder(course),
+            folder,
             CourseDirectory={"db_url": kit_gradebook(course)},
+            Autograde={"autograde_preprocessors": [s for s in steps if s not in RECORDING_STEPS]},
             **kernels,
         )
         with warnings.catch_warnings(record=True) as caught:

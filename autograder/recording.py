@@ -19,6 +19,10 @@ from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from .course_folder import CourseFolder, nbgrader_api
 from .hand_grading import graded_answers, settle
 
+# The steps of ``nbgrader autograde`` that write the gradebook. Workers leave them out (their
+# gradebook is thrown away), and :func:`record_graded` runs them here, on the graded notebook.
+RECORDING_STEPS = (SaveAutoGrades, AssignLatePenalties)
+
 
 def record_graded(
     folder: CourseFolder, assignment: str, student: str, graded: dict[str, bytes]
@@ -60,6 +64,6 @@ def record_graded(
             }
         }
         notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        for step in (SaveAutoGrades, AssignLatePenalties):
+        for step in RECORDING_STEPS:
             step(config=api.config).preprocess(notebook, resources)
     settle(folder, assignment, student, before)

@@ -246,8 +246,10 @@ def test_unchanged_hand_ins_are_kept_and_a_changed_one_graded_again(local):
 def test_the_coordinator_starts_without_torch():
     # autograde's own process only hands out hand-ins and records grades: torch (seconds to
     # import) is the workers' and the kernels' business, and jsonschema's IRI grammar nobody's.
+    # It reads the course's nbgrader configuration, whose grading step is named, not imported.
     imports = (
-        "import sys, autograder.__main__; import nbformat;"
+        "import sys, pathlib, autograder.__main__; import nbformat;"
+        f" autograder.course_folder.CourseFolder(pathlib.Path({str(ROOT)!r})).config();"
         " print(sorted(m for m in ('torch', 'rfc3987_syntax') if sys.modules.get(m)))"
     )
     done = subprocess.run([sys.executable, "-c", imports], capture_output=True, text=True)
