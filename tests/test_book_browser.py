@@ -18,18 +18,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from browser import chromium, keep_offline
 from PIL import Image
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Screenshot: the preface, which has widgets, and chapter 1, which has figures.
 SCREENSHOT_PAGES = ["book/ch00_preface.html", "book/ch01_cnns.html"]
 # Grey levels between the darkest and the lightest pixel of a region with text or a drawing in
@@ -121,14 +114,8 @@ def site(built_book):
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian chromium through Playwright."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (python3 course.py test installs it with apt-get)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def open_page(browser, site, relative):
@@ -140,16 +127,7 @@ def open_page(browser, site, relative):
     context.add_init_script(
         "localStorage.setItem('mode', 'light'); localStorage.setItem('theme', 'light');"
     )
-    problems = []
-
-    def route(route):
-        if route.request.url.startswith(site):
-            route.continue_()
-        else:
-            problems.append(f"request to another host: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", route)
+    problems = keep_offline(context, site)
     page = context.new_page()
     page.on(
         "console",

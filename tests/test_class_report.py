@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser import chromium, keep_offline
 from grading_support import Assignment, course_copy, fill_release
 
 from autograder.course_folder import CourseFolder
@@ -33,14 +34,6 @@ A6 = Assignment("a6_theory", ["theory"])
 # Seconds a cell may run in this copy: the endless loop ends soon, and a loaded machine still
 # imports torch in time (8 s was too short for the solution's first cell with other work running).
 CELL_LIMIT = 20
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A learner's error message that a browser would run, were it not escaped.
 HOSTILE = "<script>window.ran = 1</script><img src=x onerror='window.ran = 1'>"
 HOSTILE_CODE = f"""\
@@ -115,14 +108,8 @@ def report(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian chromium through Playwright."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (python3 course.py test installs it with apt-get)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @dataclass
@@ -159,16 +146,7 @@ def opened(report, browser):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     site = f"http://127.0.0.1:{server.server_address[1]}/"
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    problems = []
-
-    def route(route):
-        if route.request.url.startswith(site):
-            route.continue_()
-        else:
-            problems.append(f"request to another host: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", route)
+    problems = keep_offline(context, site)
     page = context.new_page()
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}"))
     page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import chromium
 
 from autograder.cell_errors import TIMED_OUT
 from autograder.feedback import WRAP_OUTPUTS
@@ -27,14 +28,6 @@ NOTEBOOK = "theory.ipynb"
 # Seconds a cell may run in the copy (the course allows 120): short, so the endless loops end
 # soon, but enough for the solution's first cell (its imports) on a busy two-core machine.
 TIMEOUT = 15
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WRONG_AND_ENDLESS = '''\
 def count_paths(n):
     """The number of paths through n residual blocks."""
@@ -161,28 +154,20 @@ def test_a_failed_checks_message_wraps_in_its_box(course, class_feedback):
     text = page(course, "bob").read_text(encoding="utf-8")
     # nbgrader_config.py lists FeedbackCSS among the GenerateFeedback preprocessors.
     assert WRAP_OUTPUTS in text, "the page lacks the rule that wraps outputs"
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing (python3 course.py test installs it with apt-get)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            view = browser.new_page(viewport={"width": 700, "height": 900})
-            # Offline, as a learner's saved copy: MathJax's CDN is not needed for outputs.
-            view.route("**/*", offline)
-            view.goto(page(course, "bob").as_uri())
-            boxes = view.evaluate(
-                """() => [...document.querySelectorAll("div.output_subarea pre")].map((pre) => {
-                  const wrapped = [pre.scrollWidth, pre.clientWidth];
-                  pre.style.whiteSpace = "pre";  // as the page was before: one long line
-                  const unwrapped = pre.scrollWidth;
-                  pre.style.whiteSpace = "";
-                  return {text: pre.textContent, wrapped, unwrapped};
-                })"""
-            )
-        finally:
-            browser.close()
+    with chromium() as browser:
+        view = browser.new_page(viewport={"width": 700, "height": 900})
+        # Offline, as a learner's saved copy: MathJax's CDN is not needed for outputs.
+        view.route("**/*", offline)
+        view.goto(page(course, "bob").as_uri())
+        boxes = view.evaluate(
+            """() => [...document.querySelectorAll("div.output_subarea pre")].map((pre) => {
+              const wrapped = [pre.scrollWidth, pre.clientWidth];
+              pre.style.whiteSpace = "pre";  // as the page was before: one long line
+              const unwrapped = pre.scrollWidth;
+              pre.style.whiteSpace = "";
+              return {text: pre.textContent, wrapped, unwrapped};
+            })"""
+        )
     message = [box for box in boxes if DOUBLING_MESSAGE in box["text"]]
     assert len(message) == 1, [box["text"][:80] for box in boxes]
     assert message[0]["unwrapped"] > message[0]["wrapped"][1]  # one line would not fit

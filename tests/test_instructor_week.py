@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser import chromium, keep_offline
 from grading_support import Assignment, broken_syntax, course_copy, fill_release
 from nbgrader.api import Gradebook
 from servers import jupyter_server
@@ -46,7 +47,6 @@ ROSTER = {  # id: first name, last name, email, LMS id
     "ida": ("Ida", "Ito", "ida@uni.test", "1009"),
 }
 HAND_GRADED = {"ana": 15.0}  # points ana's written answers earn from the instructor
-CHROMIUM = Path("/usr/bin/chromium")
 
 pytestmark = pytest.mark.slow
 
@@ -315,23 +315,9 @@ def formgrader(week):
 @pytest.fixture(scope="module")
 def offline_page(formgrader):
     """Open a Formgrader page in headless Chromium; return the page and what it asked elsewhere."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium() as browser:
         context = browser.new_context()
-        problems: list[str] = []
-
-        def route(route):
-            if route.request.url.startswith(formgrader):
-                route.continue_()
-            else:
-                problems.append(f"request to another host: {route.request.url}")
-                route.abort()
-
-        context.route("**/*", route)
+        problems = keep_offline(context, formgrader)
 
         def open_page(path: str):
             page = context.new_page()
@@ -341,7 +327,6 @@ def offline_page(formgrader):
             return page
 
         yield open_page, problems
-        browser.close()
 
 
 def test_formgrader_shows_written_answers_math_offline(week, offline_page):

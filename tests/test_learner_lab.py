@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser import chromium, keep_offline
 from grading_support import ROOT, assignments, fill_release, read_cells
 from servers import jupyter_server
 
@@ -33,7 +34,6 @@ from autograder import learner_bundle
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_LIMIT = 300  # seconds; a4's experiment takes about 30 s on two cores
 BIN = Path(sys.executable).parent
@@ -86,27 +86,15 @@ def bundle(learner_output) -> Path:
 @pytest.fixture(scope="module")
 def lab(bundle):
     """JupyterLab on the bundle, and a function that opens one of its notebooks in Chromium."""
-    from playwright.sync_api import sync_playwright
-
     # The test drives JupyterLab through its application object, as its own tests do; a
     # workspaces folder of its own keeps the notebooks of earlier runs from reopening.
     options = ["--LabApp.expose_app_in_browser=True"]
     options += [f"--LabApp.workspaces_dir={bundle.parent / 'workspaces'}"]
     with jupyter_server("lab", bundle, *options, ready="/lab") as site:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-            )
+        with chromium() as browser:
             context = browser.new_context()
+            keep_offline(context, site)  # the course must work offline
             opened: list[str] = []
-
-            def route(route):
-                if route.request.url.startswith(site):
-                    route.continue_()
-                else:  # the course must work offline
-                    route.abort()
-
-            context.route("**/*", route)
 
             def open_notebook(path: str):
                 page = context.new_page()
@@ -123,7 +111,6 @@ def lab(bundle):
                 return page
 
             yield open_notebook
-            browser.close()
 
 
 def errors(outputs: list[dict]) -> list[list[str]]:
