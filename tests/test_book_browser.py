@@ -10,6 +10,7 @@ every figure and every widget must be painted where the DOM puts them. They go t
 temporary folder, and to ``$BOOK_SCREENSHOTS`` if set.
 """
 
+import contextlib
 import functools
 import http.server
 import os
@@ -20,9 +21,13 @@ from pathlib import Path
 import pytest
 from browser import chromium, keep_offline
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.slow
 
+# True once the preface's preset explorer shows the GPU preset's table.
+SHOWS_GPU_TABLE = """() => [...document.querySelectorAll(".widget-subarea .widget-html-content")]
+    .some((table) => table.innerText.includes("GPU preset"))"""
 # Screenshot: the preface, which has widgets, and chapter 1, which has figures.
 SCREENSHOT_PAGES = ["book/ch00_preface.html", "book/ch01_cnns.html"]
 # Grey levels between the darkest and the lightest pixel of a region with text or a drawing in
@@ -202,7 +207,10 @@ def test_a_widget_works_in_the_static_page(site, browser):
         tables = page.locator(".widget-subarea .widget-html-content")
         assert "CPU preset" in " ".join(tables.all_inner_texts())
         page.locator(".widget-toggle-button", has_text="gpu").first.click()
-        page.wait_for_timeout(300)
+        # The widget manager redraws the table after the click: give it up to 5 s (a fixed
+        # 300 ms was not always enough on a busy two-core machine).
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(SHOWS_GPU_TABLE, timeout=5000)
         assert "GPU preset" in " ".join(tables.all_inner_texts())
     finally:
         context.close()
