@@ -9,12 +9,14 @@ sum untouched, so the identity path runs clean from block to block.
 ``skip=False`` removes the shortcut and leaves everything else as it is: that is the
 "plain" counterpart the paper trains to show the degradation problem.
 
-Like torchvision's blocks, these apply their ReLUs *in place* (``torch.relu_``) wherever the
-tensor overwritten is a fresh result that nothing else needs: a BatchNorm's output, or the sum
-of branch and shortcut, never the block's input ``x``. The values are the same as out of place;
-what is saved is allocating an activation-sized buffer per ReLU, which makes training a little
-faster. The sum itself is a new tensor, so that a subclass whose ``residual`` ends in an
-operation that needs its own output for the backward pass (a ReLU, say) still trains.
+Like torchvision's blocks, these work *in place* (``torch.relu_``, ``Tensor.add_``) wherever the
+tensor overwritten is a fresh result that nothing else needs: a BatchNorm's output, the residual
+branch's output, or the sum of branch and shortcut, never the block's input ``x``. The values
+and gradients are the same as out of place; what is saved is allocating an activation-sized
+buffer per step, which makes training a few percent faster. The shortcut is added onto the
+branch's output only when the block's own :meth:`~ResidualBlock.residual` made it (see
+``reuse_branch_output``): a subclass whose branch ends in an operation that needs its own output
+for the backward pass, such as a ReLU, gets a new tensor for the sum and still trains.
 
 Options shared by the blocks:
 
@@ -86,6 +88,19 @@ class ResidualBlock(nn.Module):
 
     expansion = 1
 
+    # Whether the shortcut may be added onto the output of ``residual`` in place. Only where
+    # the branch ends in a BatchNorm, a convolution or squeeze-excitation's product, none of
+    # which needs its own output for the backward pass; after a ReLU, which does, the in-place
+    # sum would make ``backward()`` fail. Blocks that know their branch set it to True.
+    reuse_branch_output = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that writes its own residual branch gets a new tensor for the sum, whatever
+        # its parent's branch allowed, unless it says otherwise itself.
+        if "residual" in vars(cls) and "reuse_branch_output" not in vars(cls):
+            cls.reuse_branch_output = False
+
     def __init__(
         self,
         in_channels: int,
@@ -122,13 +137,17 @@ class ResidualBlock(nn.Module):
         """The residual branch F(x)."""
         raise NotImplementedError
 
+    def add_shortcut(self, branch: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+        """``branch + shortcut``, written over ``branch`` when ``reuse_branch_output`` allows."""
+        return branch.add_(shortcut) if self.reuse_branch_output else branch + shortcut
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``relu(F(x) + shortcut(x))``, or ``relu(F(x))`` for a plain block."""
         self.check_input(x)
         out = self.residual(x)
         if self.shortcut is None:
-            return torch.relu(out)
-        return torch.relu_(out + self.shortcut(x))  # in place on the new sum
+            return torch.relu_(out) if self.reuse_branch_output else torch.relu(out)
+        return torch.relu_(self.add_shortcut(out, self.shortcut(x)))  # in place on the sum
 
 
 class BasicBlock(ResidualBlock):
@@ -139,6 +158,7 @@ class BasicBlock(ResidualBlock):
     """
 
     expansion = 1
+    reuse_branch_output = True  # its branch ends in a BatchNorm or squeeze-excitation
 
     def __init__(
         self,
@@ -179,6 +199,7 @@ class BottleneckBlock(ResidualBlock):
     """
 
     expansion = 4
+    reuse_branch_output = True  # its branch ends in a BatchNorm or squeeze-excitation
 
     def __init__(
         self,
@@ -237,8 +258,8 @@ class PreActResidualBlock(ResidualBlock):
         if self.shortcut is None:
             return out
         if isinstance(self.shortcut, nn.Identity):
-            return out + x
-        return out + self.shortcut(pre)
+            return self.add_shortcut(out, x)
+        return self.add_shortcut(out, self.shortcut(pre))
 
 
 class PreActBlock(PreActResidualBlock):
@@ -248,6 +269,7 @@ class PreActBlock(PreActResidualBlock):
     """
 
     expansion = 1
+    reuse_branch_output = True  # its branch ends in a convolution or squeeze-excitation
 
     def __init__(
         self,
@@ -284,6 +306,7 @@ class PreActBottleneck(PreActResidualBlock):
     """
 
     expansion = 4
+    reuse_branch_output = True  # its branch ends in a convolution or squeeze-excitation
 
     def __init__(
         self,

@@ -255,3 +255,49 @@ def test_in_place_block_computes_what_the_out_of_place_formula_does(make_block, 
     want = torch.autograd.grad((expected * weight).sum(), [leaf, *parameters])
     for g, w in zip(got, want, strict=True):
         torch.testing.assert_close(g, w, rtol=0, atol=0)
+
+
+def _last_of_branch(block: nn.Module) -> nn.Module:
+    """The layer whose output the residual branch returns (no squeeze-excitation here)."""
+    return {
+        BasicBlock: lambda: block.bn2,
+        BottleneckBlock: lambda: block.bn3,
+        PreActBlock: lambda: block.conv2,
+        PreActBottleneck: lambda: block.conv3,
+    }[type(block)]()
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        BasicBlock(16, 16),
+        BottleneckBlock(32, 16, 2),
+        PreActBlock(16, 32, 2),
+        PreActBottleneck(64, 16),
+    ],
+    ids=["basic", "bottleneck", "preact", "preact-bottleneck"],
+)
+def test_the_sum_is_written_over_the_branch_output(block):
+    # What makes the blocks as fast as torchvision's: no new activation-sized tensor per sum.
+    branch_outputs = []
+    _last_of_branch(block).register_forward_hook(lambda m, i, o: branch_outputs.append(o))
+    y = block(torch.randn(2, block.in_channels, 8, 8))
+    assert y.untyped_storage().data_ptr() == branch_outputs[0].untyped_storage().data_ptr()
+
+
+class BranchEndsInReLU(BasicBlock):
+    """A subclass whose branch ends in a ReLU, which needs its own output for backward."""
+
+    def residual(self, x):
+        return torch.relu(super().residual(x))
+
+
+def test_a_subclass_whose_branch_ends_in_a_relu_still_trains():
+    assert BasicBlock.reuse_branch_output and not BranchEndsInReLU.reuse_branch_output
+    block = BranchEndsInReLU(8, 8).train()
+    leaf = torch.randn(2, 8, 6, 6, requires_grad=True)
+    y = block(leaf * 1.0)
+    # An in-place sum would overwrite the ReLU's saved output: backward() would raise.
+    y.sum().backward()
+    expected = torch.relu(torch.relu(BasicBlock.residual(block, leaf * 1.0)) + leaf)
+    torch.testing.assert_close(y, expected, rtol=0, atol=0)

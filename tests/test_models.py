@@ -1,8 +1,12 @@
 """Whole networks: exact parameter counts, multiply-adds, registry, torchvision parity."""
 
+import collections
+
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import resnet_ref
 from resnet_ref.analysis import count_macs, count_parameters
@@ -154,6 +158,40 @@ def test_torchvision_weights_give_identical_outputs_both_ways(name):
     ours.eval()
     with torch.no_grad():
         torch.testing.assert_close(back(x), ours(x), rtol=1e-5, atol=1e-5)
+
+
+class CountOperations(TorchDispatchMode):
+    """Counts every ATen operation that runs while it is active, backward pass included."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.counts[func.name()] += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_a_training_step_runs_the_same_operations_as_torchvision(name):
+    # Same operations, in place where torchvision works in place, is what makes our ResNets
+    # as fast and as frugal as torchvision's: an out-of-place sum or ReLU shows up here as
+    # aten::add.Tensor or aten::relu instead of aten::add_.Tensor or aten::relu_.
+    x, y = torch.randn(2, 3, 64, 64), torch.tensor([1, 2])
+    counts = {}
+    for who, model in [
+        ("resnet_ref", resnet_ref.create(name)),
+        ("torchvision", getattr(torchvision.models, name)()),
+    ]:
+        with CountOperations() as counter:
+            F.cross_entropy(model(x), y).backward()
+        counts[who] = counter.counts
+    different = {
+        op: (counts["resnet_ref"][op], counts["torchvision"][op])
+        for op in counts["resnet_ref"] | counts["torchvision"]
+        if counts["resnet_ref"][op] != counts["torchvision"][op]
+    }
+    assert not different, f"operations run (resnet_ref, torchvision): {different}"
 
 
 def test_loading_mismatched_torchvision_weights_names_the_keys():
