@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as distributed_functional
 from torch import nn
 
 
@@ -79,12 +78,31 @@ def total(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
+class SumOverProcesses(torch.autograd.Function):
+    """:func:`total`, differentiable: what BatchNorm needs to learn from the whole batch.
+
+    Every process's sum depends on this process's value, so the gradient with respect to the
+    value is the sum of all processes' gradients with respect to their sums. (PyTorch's own
+    ``torch.distributed.nn.functional.all_reduce`` does this too, but is deprecated.)
+    """
+
+    @staticmethod
+    def forward(ctx, value: torch.Tensor) -> torch.Tensor:
+        """The sum of ``value`` over all processes."""
+        return total(value)
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
+        """The sum of the gradients of every process's sum."""
+        return total(gradient)
+
+
 class GlobalBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm whose training statistics are those of the whole batch across all processes.
 
     Each process sums its shard's values and squared values per channel, the sums are added up
     over the processes, and every process normalises with the resulting mean and variance. The
-    sum is differentiable (``torch.distributed.nn.functional.all_reduce``), so the gradients
+    sum is differentiable (:class:`SumOverProcesses`), so the gradients
     account for every shard, as they would on one process. Outside training, or with one
     process, it is a plain BatchNorm.
     """
@@ -96,7 +114,7 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
         channels = x.shape[1]
         count = torch.tensor([x.numel() / channels], dtype=x.dtype, device=x.device)
         local = torch.cat([x.sum((0, 2, 3)), (x * x).sum((0, 2, 3)), count])
-        sums = distributed_functional.all_reduce(local)
+        sums = SumOverProcesses.apply(local)
         n = sums[-1]
         mean = sums[:channels] / n
         variance = sums[channels : 2 * channels] / n - mean * mean

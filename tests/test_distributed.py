@@ -49,6 +49,8 @@ def test_two_processes_train_the_weights_and_history_of_one(tmp_path):
     # Only the first process speaks: one line per epoch, not two.
     assert two.stdout.count("epoch   1 ") == 1, two.stdout
     assert "2 processes" in two.stdout
+    # What a learner sees under torchrun is the training, not PyTorch's deprecation notices.
+    assert "FutureWarning" not in two.stderr, two.stderr
 
     first = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
     second = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=True)
