@@ -91,7 +91,9 @@ class ResidualBlock(nn.Module):
     # Whether the shortcut may be added onto the output of ``residual`` in place. Only where
     # the branch ends in a BatchNorm, a convolution or squeeze-excitation's product, none of
     # which needs its own output for the backward pass; after a ReLU, which does, the in-place
-    # sum would make ``backward()`` fail. Blocks that know their branch set it to True.
+    # sum would make ``backward()`` fail. Blocks that know their branch set it to True; a
+    # subclass that keeps ``residual`` but swaps its last layer for one that needs its own
+    # output (a ReLU, a sigmoid) must set it back to False.
     reuse_branch_output = False
 
     def __init_subclass__(cls, **kwargs):
