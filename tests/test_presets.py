@@ -42,3 +42,22 @@ def test_presets_name_real_data_sources_and_cifar_depths(preset):
     assert preset.data in DATA_SOURCES
     assert all((depth - 2) % 6 == 0 for depth in preset.depths)
     assert 0 < preset.short_epochs <= preset.epochs
+
+
+def test_the_gpu_presets_subset_keeps_every_test_image_and_whole_batches():
+    gpu = PRESETS["gpu"]
+    cifar10_test_images = 10_000
+    # load_data's limit applies to both splits: a smaller one would shrink the test split too.
+    assert gpu.short_limit >= cifar10_test_images
+    assert gpu.short_limit % gpu.batch_size == 0
+    assert PRESETS["cpu"].short_limit is None, "the CPU preset trains on every image"
+
+
+def test_the_gpu_presets_description_states_its_own_settings():
+    gpu = PRESETS["gpu"]
+    for setting in (
+        f"{gpu.epochs} epochs",
+        f"{gpu.short_epochs} per network",
+        f"{gpu.short_limit:,}",
+    ):
+        assert setting in gpu.description
