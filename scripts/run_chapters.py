@@ -17,6 +17,16 @@ ipywidgets are missing, the small stand-ins in ``scripts/stand_ins/`` take their
 other) and ``summary.json`` (per chapter: seconds, exit status, the last lines of output and,
 with the stand-ins, every value the chapter glued). It prints a table as it goes, and exits 1 if
 a chapter failed or did not run for lack of time.
+
+A rehearsal on a CPU, before device time is spent: ``tiny-data`` writes a folder shaped like
+the CIFAR-10 copy (ten classes of 32x32 RGB JPEG files under ``train/`` and ``test/``, random
+pixels, a few per class), and ``run --preset gpu --data <that folder> --stand-ins-first`` then
+takes every code path of the ``gpu`` preset without Jupyter in a few minutes. Its numbers mean
+nothing; that every chapter ends with status ``ok`` is what it checks.
+
+    .venv/bin/python scripts/run_chapters.py tiny-data /tmp/tiny-cifar
+    .venv/bin/python scripts/run_chapters.py run --scripts chapters/ --log-dir /tmp/rehearsal \
+        --preset gpu --data /tmp/tiny-cifar --stand-ins-first
 """
 
 from __future__ import annotations
@@ -32,6 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 STAND_INS = Path(__file__).resolve().parent / "stand_ins"
+# The class folders of the CIFAR-10 copy, in its label order (../shared/data/cifar10_pack.py).
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
 
 # Run in each chapter's process: the stand-ins go at the end of the path (or the front, with
 # --stand-ins-first), the chapter runs as __main__, and the glued values are written out.
@@ -71,8 +85,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     running.add_argument("--data", help="RESNET_COURSE_DATA: the preset's data replaced")
     running.add_argument("--only", help="comma-separated chapter names, such as ch02,ch08")
     running.add_argument("--budget", type=float, default=float("inf"), help="seconds in all")
-    running.add_argument("--stand-ins-first", action="store_true", help=argparse.SUPPRESS)
+    running.add_argument(
+        "--stand-ins-first",
+        action="store_true",
+        help="use the stand-ins even where IPython, MyST-NB or ipywidgets are installed, "
+        "as on the GPU machine",
+    )
     running.set_defaults(command=run_scripts)
+
+    tiny = commands.add_parser(
+        "tiny-data", help="write a CIFAR-10-shaped folder of random images, for a rehearsal"
+    )
+    tiny.add_argument("out", type=Path, help="the folder to write (train/ and test/ inside)")
+    tiny.add_argument("--per-class", type=int, default=8, help="training images per class")
+    tiny.set_defaults(command=write_tiny_data)
     return parser.parse_args(argv)
 
 
@@ -94,6 +120,31 @@ def write_scripts(args: argparse.Namespace) -> int:
         target = args.out / f"{source.stem}.py"
         target.write_text(jupytext.writes(notebook, fmt="py:percent"), encoding="utf-8")
         print(f"{source.relative_to(ROOT)} -> {target}")
+    return 0
+
+
+def write_tiny_data(args: argparse.Namespace) -> int:
+    """Write ``args.out/{train,test}/<class>/<n>.jpg``: random 32x32 images, CIFAR-10's classes.
+
+    The test split gets half as many images per class (at least one), as CIFAR-10's is smaller.
+    """
+    import numpy as np
+    from PIL import Image
+
+    if args.per_class < 1:
+        print("--per-class must be at least 1", file=sys.stderr)
+        return 2
+    generator = np.random.default_rng(0)
+    counts = {"train": args.per_class, "test": max(1, args.per_class // 2)}
+    for split, count in counts.items():
+        for name in CIFAR10_CLASSES:
+            folder = args.out / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                pixels = generator.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{index:04d}.jpg")
+    total = len(CIFAR10_CLASSES) * sum(counts.values())
+    print(f"{total} random 32x32 images in {len(CIFAR10_CLASSES)} classes under {args.out}")
     return 0
 
 

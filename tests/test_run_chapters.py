@@ -13,8 +13,12 @@ import pytest
 from conftest import ROOT
 
 import resnet_ref
+from resnet_ref.presets import PRESETS
 
 SCRIPT = ROOT / "scripts" / "run_chapters.py"
+CIFAR10_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
 
 
 def run_chapters(*arguments: str) -> subprocess.CompletedProcess:
@@ -67,3 +71,35 @@ def test_a_chapter_that_fails_or_runs_out_of_time_fails_the_run(scripts, tmp_pat
     assert summary["ch98_broken"]["status"] == "failed"
     assert "a broken chapter" in summary["ch98_broken"]["last_lines"][-1]
     assert summary["ch99_slow"]["status"].startswith(("stopped", "not run"))
+
+
+def test_tiny_data_is_shaped_like_the_cifar10_copy(tmp_path):
+    made = run_chapters("tiny-data", str(tmp_path / "tiny"), "--per-class", "3")
+    assert made.returncode == 0, made.stdout + made.stderr
+    data = resnet_ref.load_data(tmp_path / "tiny")
+    assert data.classes == CIFAR10_CLASSES
+    assert (data.channels, data.image_size) == (3, 32)
+    assert (len(data.train_labels), len(data.test_labels)) == (30, 10)
+    refused = run_chapters("tiny-data", str(tmp_path / "none"), "--per-class", "0")
+    assert refused.returncode == 2 and "at least 1" in refused.stderr
+
+
+@pytest.mark.slow
+def test_the_gpu_presets_own_code_runs_on_tiny_data(scripts, tmp_path):
+    """Chapters 2 and 9 take their own branch under the gpu preset, which no CPU build runs.
+
+    A rehearsal of the GPU machine's call: random CIFAR-shaped images, the stand-ins.
+    """
+    made = run_chapters("tiny-data", str(tmp_path / "tiny"), "--per-class", "2")
+    assert made.returncode == 0, made.stdout + made.stderr
+    ran = run_chapters(
+        "run", "--scripts", str(scripts), "--log-dir", str(tmp_path / "logs"),
+        "--preset", "gpu", "--data", str(tmp_path / "tiny"), "--only", "ch02,ch09",
+        "--stand-ins-first",
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text())
+    assert ran.returncode == 0, json.dumps(summary, indent=1)
+    gpu = PRESETS["gpu"]
+    assert summary["ch02_degradation"]["glued"]["ch2_epochs"] == gpu.short_epochs
+    assert summary["ch09_why"]["glued"]["ch9_recipe_epochs"] == gpu.short_epochs
+    assert gpu.description in (tmp_path / "logs" / "chapters.log").read_text()
