@@ -6,11 +6,14 @@ skips and what it leaves behind when its budget runs out.
 """
 
 import json
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from resnet_ref.__main__ import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu_runs.py"
@@ -78,3 +81,16 @@ def test_an_unknown_plan_names_the_known_ones(tmp_path):
     unknown = gpu_runs(tmp_path, "--plan", "ch99", "--allow-cpu")
     assert unknown.returncode == 2
     assert "unknown plan ch99" in unknown.stderr and "ch02" in unknown.stderr
+
+
+def test_every_plan_is_a_command_line_the_course_accepts():
+    # A plan is only tried on a GPU, where a typo in a recipe would cost a device call.
+    plans = runpy.run_path(str(SCRIPT))["PLANS"]
+    parser = build_parser()
+    for plan, runs in plans.items():
+        for run in runs:
+            args = parser.parse_args(["train", *run.options(), "--data", "cifar10"])
+            recipe = (args.model, args.epochs, args.batch_size, args.lr, args.warmup_epochs)
+            assert recipe == (run.model, run.epochs, run.batch_size, run.lr, run.warmup_epochs), (
+                plan
+            )
