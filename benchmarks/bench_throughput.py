@@ -357,10 +357,10 @@ PROCESS_CONTENDERS = {
 # How the memory is measured. By default glibc's malloc keeps freed blocks for reuse and raises
 # the size above which it hands memory back to the system as a program frees large blocks, so a
 # process's peak resident memory also counts how its heap happened to fragment. For the same
-# torchvision resnet50 step that varied from 1,709 to 1,846 MiB between identical runs here,
+# torchvision resnet50 step that varied from 1,754 to 1,882 MiB between identical runs here,
 # more than any difference between the two models. Fixing that size (glibc's documented
 # MALLOC_MMAP_THRESHOLD_ variable) gives every tensor above 128 KiB its own mapping, returned
-# when the tensor is freed, so the peak is what the process really holds at once: 1,512 MiB for
+# when the tensor is freed, so the peak is what the process really holds at once: 1,511 MiB for
 # both models, repeatable to about 0.3 MiB. The time is measured without it, as users run.
 RETURN_FREED_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(128 * 1024)}
 # Two runs of one model differ by up to this much with RETURN_FREED_MEMORY: a smaller
