@@ -112,7 +112,7 @@ PLANS = {
             warmup_epochs=2,
             compile="reduce-overhead",
         ),
-    ],  # fmt: skip
+    ],
 }
 
 
