@@ -139,7 +139,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="cifar10 or an ImageFolder copy of it")
     parser.add_argument(
-        "--plan", required=True, type=lambda text: text.split(","), help="ch02, ch08 or ch02,ch08"
+        "--plan",
+        required=True,
+        type=lambda text: text.split(","),
+        help=f"comma-separated, from: {', '.join(PLANS)}",
     )
     parser.add_argument("--commit", required=True, help="the course's commit these runs use")
     parser.add_argument("--parallel", type=int, default=1, help="runs sharing the GPU at once")
