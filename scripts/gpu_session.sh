@@ -29,7 +29,8 @@ for step in ${steps//,/ }; do
     case $step in
     chapters)
         python3 scripts/run_chapters.py run --scripts .gpu/chapters --log-dir "$OUT" \
-            --preset gpu --data "$data" --budget "${CHAPTER_BUDGET:-520}" \
+            --preset gpu --data "$data" --data-note "$note" --commit "$commit" \
+            --budget "${CHAPTER_BUDGET:-520}" \
             ${CHAPTERS:+--only "$CHAPTERS"} || status=1
         ;;
     bench)

@@ -14,9 +14,12 @@ process, from ``book/`` as the book's build does, with the preset chosen by
 ipywidgets are missing, the small stand-ins in ``scripts/stand_ins/`` take their place.
 
 ``run`` writes into ``--log-dir``: ``chapters.log`` (every chapter's output, one after the
-other) and ``summary.json`` (per chapter: seconds, exit status, the last lines of output and,
-with the stand-ins, every value the chapter glued). It prints a table as it goes, and exits 1 if
-a chapter failed or did not run for lack of time.
+other), ``summary.json`` (per chapter: its title, seconds, exit status, the last lines of output
+and, with the stand-ins, every value the chapter glued) and ``manifest.json`` (what ran them:
+the device, torch and Python versions, the preset, the data, the course's commit, the times).
+It prints a table as it goes, and exits 1 if a chapter failed or did not run for lack of time.
+A GPU call's ``summary.json`` and ``manifest.json``, copied unchanged into
+``book/results/book_gpu/``, are what the preface's table of GPU times shows.
 
 A rehearsal on a CPU, before device time is spent: ``tiny-data`` writes a folder shaped like
 the CIFAR-10 copy (ten classes of 32x32 RGB JPEG files under ``train/`` and ``test/``, random
@@ -32,8 +35,10 @@ nothing; that every chapter ends with status ``ok`` is what it checks.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -85,6 +90,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     running.add_argument("--data", help="RESNET_COURSE_DATA: the preset's data replaced")
     running.add_argument("--only", help="comma-separated chapter names, such as ch02,ch08")
     running.add_argument("--budget", type=float, default=float("inf"), help="seconds in all")
+    running.add_argument("--commit", help="the course's commit, for the manifest")
+    running.add_argument("--data-note", help="what --data is, for the manifest")
     running.add_argument(
         "--stand-ins-first",
         action="store_true",
@@ -159,13 +166,17 @@ def run_scripts(args: argparse.Namespace) -> int:
         return 2
     args.log_dir.mkdir(parents=True, exist_ok=True)
     environment = chapter_environment(args)
+    started = time.time()
     deadline = time.monotonic() + args.budget
     summary, failed = {}, False
     with open(args.log_dir / "chapters.log", "w", encoding="utf-8") as log:
         for script in scripts:
             left = deadline - time.monotonic()
             if left <= 0:
-                summary[script.stem] = {"status": "not run: budget spent"}
+                summary[script.stem] = {
+                    "title": chapter_title(script),
+                    "status": "not run: budget spent",
+                }
                 failed = True
                 continue
             summary[script.stem] = run_one(script, args, environment, log, left)
@@ -173,6 +184,8 @@ def run_scripts(args: argparse.Namespace) -> int:
             failed |= result["status"] != "ok"
             print(f"{script.stem:<24} {result['seconds']:>7.1f} s  {result['status']}", flush=True)
     (args.log_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    manifest = run_manifest(args, environment, started, time.time())
+    (args.log_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     total = sum(entry.get("seconds", 0) for entry in summary.values())
     print(f"{'all chapters':<24} {total:>7.1f} s")
     return 1 if failed else 0
@@ -190,6 +203,41 @@ def chapter_environment(args: argparse.Namespace) -> dict[str, str]:
     if args.data:
         environment["RESNET_COURSE_DATA"] = args.data
     return environment
+
+
+def run_manifest(args, environment: dict[str, str], started: float, finished: float) -> dict:
+    """What ran the chapters, and when, as ``scripts/gpu_runs.py`` records a training run."""
+    import torch  # only here: the rest of the runner needs no PyTorch
+
+    cuda = torch.cuda.is_available()
+    preset = environment.get("RESNET_COURSE_PRESET", "gpu" if cuda else "cpu")
+    return {
+        "produced_by": "scripts/run_chapters.py run",
+        "preset": preset,
+        "data": args.data_note or args.data or f"the {preset} preset's own",
+        "device": torch.cuda.get_device_name() if cuda else f"CPU ({os.cpu_count()} cores)",
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "commit": args.commit,
+        "budget_seconds": None if args.budget == float("inf") else args.budget,
+        "started_utc": utc(started),
+        "finished_utc": utc(finished),
+        "wall_seconds": round(finished - started, 1),
+    }
+
+
+def utc(seconds: float) -> str:
+    """A time stamp in UTC, to the second."""
+    moment = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def chapter_title(script: Path) -> str:
+    """The chapter's title: its first Markdown heading, which jupytext writes as ``# # ...``."""
+    for line in script.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# # "):
+            return line.removeprefix("# # ").strip()
+    return script.stem
 
 
 def run_one(script: Path, args, environment: dict[str, str], log, seconds_left: float) -> dict:
@@ -218,6 +266,7 @@ def run_one(script: Path, args, environment: dict[str, str], log, seconds_left: 
     log.write(output)
     log.flush()
     entry = {
+        "title": chapter_title(script),
         "status": status,
         "seconds": round(time.monotonic() - started, 1),
         "last_lines": output.splitlines()[-12:],

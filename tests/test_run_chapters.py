@@ -6,10 +6,13 @@ chapter use the stand-ins anyway, so that what runs is what would run there.
 """
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import ROOT
 
 import resnet_ref
@@ -71,6 +74,55 @@ def test_a_chapter_that_fails_or_runs_out_of_time_fails_the_run(scripts, tmp_pat
     assert summary["ch98_broken"]["status"] == "failed"
     assert "a broken chapter" in summary["ch98_broken"]["last_lines"][-1]
     assert summary["ch99_slow"]["status"].startswith(("stopped", "not run"))
+
+
+def test_the_preface_shows_the_times_of_a_stored_run_of_the_book(scripts, tmp_path):
+    """A run's summary and manifest, copied into ``results/book_gpu/``, become the preface's table.
+
+    The copy goes into a scratch book folder: the repository's ``book/results/`` holds only
+    what a GPU produced.
+    """
+    ran = run_chapters(
+        "run", "--scripts", str(scripts), "--log-dir", str(tmp_path / "logs"), "--preset", "cpu",
+        "--only", "ch00,ch03", "--stand-ins-first", "--commit", "abc1234",
+        "--data-note", "the embedded digits",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    manifest = json.loads((tmp_path / "logs" / "manifest.json").read_text())
+    assert manifest["commit"] == "abc1234" and manifest["preset"] == "cpu"
+    assert manifest["data"] == "the embedded digits"
+    assert manifest["torch"] == torch.__version__ and manifest["wall_seconds"] > 0
+    summary = json.loads((tmp_path / "logs" / "summary.json").read_text())
+    headings = {
+        name: next(line[2:] for line in (ROOT / "book" / f"{name}.md").open() if line[:2] == "# ")
+        for name in summary
+    }
+    assert {name: entry["title"] for name, entry in summary.items()} == {
+        name: heading.strip() for name, heading in headings.items()
+    }
+    # This repository's own preface, with nothing stored, says so.
+    if not (ROOT / "book" / "results" / "book_gpu" / "manifest.json").is_file():
+        assert "No timed run of the whole book" in "".join(summary["ch00_preface"]["last_lines"])
+
+    stored = tmp_path / "book" / "results" / "book_gpu"
+    stored.mkdir(parents=True)
+    for name in ("summary.json", "manifest.json"):
+        shutil.copy(tmp_path / "logs" / name, stored / name)
+    sys.path.insert(0, str(SCRIPT.parent))
+    import run_chapters as runner
+
+    preface = subprocess.run(
+        [sys.executable, "-c", runner.BOOTSTRAP, str(runner.STAND_INS),
+         str(scripts / "ch00_preface.py"), str(tmp_path / "glue.json"), "1"],
+        cwd=tmp_path / "book", capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg",
+             "RESNET_COURSE_PRESET": "cpu"},
+    )  # fmt: skip
+    assert preface.returncode == 0, preface.stdout + preface.stderr
+    for entry in summary.values():
+        assert f"| {entry['title']} | {entry['seconds']:.0f} | ok |" in preface.stdout
+    assert f"{manifest['wall_seconds']:.0f} s for the chapters above" in preface.stdout
+    assert "commit abc1234" in preface.stdout
 
 
 def test_tiny_data_is_shaped_like_the_cifar10_copy(tmp_path):
