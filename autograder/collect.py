@@ -10,6 +10,11 @@ date). What would stop a hand-in from being graded is said, by learner and file 
 - a notebook whose name is not one of the assignment's (``blocks (1).ipynb``, as a browser
   names a second download). When it is the only notebook handed in for the only notebook the
   learner is missing, it is renamed to the expected name, and the rename is reported.
+
+Links and special files are left in the inbox and reported, never followed: ``unzip`` makes the
+links a zip holds, and copying one would copy what it points at (the instructor's solution
+notebook, say) as the learner's hand-in. A hand-in that cannot be copied is reported, and the
+learners after it are collected all the same.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ import nbformat
 from .course_folder import CourseFolder
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
+
+
+def plain(path: Path) -> bool:
+    """Whether ``path`` is a file or folder itself, not a link or a special file."""
+    return not path.is_symlink() and (path.is_file() or path.is_dir())
 
 
 def notebook_problem(path: Path) -> str | None:
@@ -62,25 +72,40 @@ def collect(
     inbox = Path(inbox).resolve()
     if not inbox.is_dir():
         raise SystemExit(f"no folder {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
-    learners = sorted(p for p in inbox.iterdir() if p.is_dir())
+    learners = sorted(p for p in inbox.iterdir() if p.is_dir() or p.is_symlink())
     if not learners:
         raise SystemExit(f"no submissions in {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
     expected = expected_notebooks(folder, assignment)
     warnings = []
     for learner in learners:
-        files = sorted(p for p in learner.iterdir() if p.is_file() and p.name != TIMESTAMP)
+        if not plain(learner):
+            line = f"{learner.name}: is a link, not a folder: not collected"
+            warnings.append(line)
+            print(f"  WARNING {line}")
+            continue
+        files = sorted(
+            p for p in learner.iterdir() if plain(p) and p.is_file() and p.name != TIMESTAMP
+        )
         problems = {p.name: notebook_problem(p) for p in files}
         notebooks = [name for name, problem in problems.items() if problem is None]
         renames = matched_names(notebooks, expected)
         target = folder.submitted / learner.name / assignment
-        if target.exists():
-            shutil.rmtree(target)  # a new hand-in replaces the old one, whole
-        shutil.copytree(learner, target)
-        for old, new in renames.items():
-            (target / old).rename(target / new)
+        left_out = []
+        try:
+            if target.exists():
+                shutil.rmtree(target)  # a new hand-in replaces the old one, whole
+            shutil.copytree(learner, target, ignore=leaving_out(learner, left_out))
+            for old, new in renames.items():
+                (target / old).rename(target / new)
+        except OSError as error:  # shutil.Error too: an unreadable file, a full disk
+            shutil.rmtree(target, ignore_errors=True)
+            line = f"{learner.name}: could not be collected ({error}); nothing of it was kept"
+            warnings.append(line)
+            print(f"  WARNING {line}")
+            continue
         received = ", ".join(p.name for p in files) or "nothing"
         print(f"collected {learner.name}: {received}")
-        found = []
+        found = [f"{name} is a link or a special file: not collected" for name in left_out]
         for old, new in renames.items():
             found.append(f"{old} renamed to {new}, the notebook it replaces")
         for name, problem in problems.items():
@@ -91,9 +116,23 @@ def collect(
                 found.append(f"{name} is not a notebook of {assignment} ({', '.join(expected)})")
         if not notebooks:
             found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
-        if timed and not (learner / TIMESTAMP).is_file():
+        if timed and not plain(learner / TIMESTAMP):
             found.append(f"no {TIMESTAMP}: the submission time is unknown, so it counts as on time")
         for line in found:
             warnings.append(f"{learner.name}: {line}")
             print(f"  WARNING {learner.name}: {line}")
     return warnings
+
+
+def leaving_out(learner: Path, left_out: list[str]):
+    """A ``copytree`` ignore function that leaves out links and special files, noting them
+    (relative to ``learner``) in ``left_out``."""
+
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        ignored = [name for name in names if not plain(Path(directory) / name)]
+        left_out.extend(
+            (Path(directory) / name).relative_to(learner).as_posix() for name in ignored
+        )
+        return ignored
+
+    return ignore

@@ -68,6 +68,44 @@ def test_collect_warns_by_learner_and_file(folder, tmp_path, capsys):
     assert "collected empty: nothing" in capsys.readouterr().out
 
 
+def test_collect_follows_no_link_and_goes_on_after_a_hand_in_it_cannot_copy(folder, tmp_path):
+    # What unzip makes of a hostile zip: links to the instructor's files, a dangling link, a
+    # folder that is a link; and a hand-in whose copy fails (its place in submitted/ is taken
+    # by a file). The classmates after them are collected all the same.
+    secret = tmp_path / "solutions" / "demo.ipynb"
+    secret.parent.mkdir()
+    secret.write_text(notebook_text())
+    inbox = inbox_of(
+        tmp_path,
+        {
+            "a_linker": {},
+            "b_blocked": {"demo.ipynb": notebook_text()},
+            "c_classmate": {"demo.ipynb": notebook_text()},
+        },
+    )
+    linker = inbox / "a_linker"
+    (linker / "demo.ipynb").symlink_to(secret)
+    (linker / "notes.txt").symlink_to(tmp_path / "nowhere")
+    (linker / "extra").mkdir()
+    (linker / "extra" / "config.py").symlink_to(secret)
+    (inbox / "a_folder_link").symlink_to(secret.parent, target_is_directory=True)
+    (folder.submitted / "b_blocked").mkdir(parents=True)
+    (folder.submitted / "b_blocked" / ASSIGNMENT).write_text("in the way")
+    warnings = collect(folder, ASSIGNMENT, inbox)
+
+    submitted = folder.submitted
+    copied = [p for p in (submitted / "a_linker" / ASSIGNMENT).rglob("*") if not p.is_dir()]
+    assert copied == []
+    assert "a_linker: demo.ipynb is a link or a special file: not collected" in warnings
+    assert "a_linker: extra/config.py is a link or a special file: not collected" in warnings
+    assert "a_linker: no notebook: it cannot be graded (expected demo.ipynb)" in warnings
+    assert "a_folder_link: is a link, not a folder: not collected" in warnings
+    assert not (submitted / "a_folder_link").exists()
+    assert [w for w in warnings if w.startswith("b_blocked: could not be collected (")]
+    assert (submitted / "c_classmate" / ASSIGNMENT / "demo.ipynb").is_file()
+    assert not [w for w in warnings if w.startswith("c_classmate")]
+
+
 def test_collect_again_replaces_the_hand_in_and_asks_for_times_when_due(folder, tmp_path):
     first = inbox_of(tmp_path / "first", {"ana": {"old.ipynb": notebook_text()}})
     collect(folder, ASSIGNMENT, first)
