@@ -13,6 +13,8 @@ writes ``OUTDIR/resnet-course-learner/`` and ``OUTDIR/resnet-course-learner.zip`
 - ``notebooks/<chapter>.ipynb``, byte for byte the book's chapters as notebooks
   (``book/notebooks/``), which the book's "Open in Colab" links open from where the bundle is
   published (``repository.url`` in ``_config.yml``);
+- ``results/``, the GPU runs stored with the book (``book/results/``: every run's
+  ``history.json`` and ``manifest.json``), which those notebooks draw as ``../results``;
 - ``resnet_ref/``, the reference package the notebooks' setup and test cells import (its
   ``*.py`` files and package data, nothing else);
 - ``pyproject.toml``, which installs ``resnet_ref`` alone (:data:`PROJECT`), so that
@@ -43,6 +45,7 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ROOT / "exercises"
 CHAPTERS = ROOT / "book" / "notebooks"
+STORED_RESULTS = ROOT / "book" / "results"
 PACKAGE = ROOT / "resnet_ref"
 NAME = "resnet-course-learner"
 PROJECT = "resnet-ref"  # the bundle's pip project: resnet_ref alone
@@ -60,6 +63,7 @@ TOP_LEVEL = (
     "pyproject.toml",
     "requirements.txt",
     "resnet_ref",
+    "results",
 )
 # A fixed time stamp for the zip's entries, so that the same bundle gives the same zip.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -238,7 +242,8 @@ it says `YOUR ANSWER HERE`). Keep the function and class names the tasks ask for
 
 `notebooks/` holds the course book's chapters as notebooks, the same ones the book's "Open in
 Colab" links open. Open them in the same JupyterLab (`.venv/bin/jupyter lab`): their first cell
-installs what is missing, which here is nothing.
+installs what is missing, which here is nothing. `results/` holds the runs made on a GPU that
+some chapters draw beside their own, as the online book does.
 
 ## Checking your work
 
@@ -275,6 +280,15 @@ def copy_chapters(target: Path, chapters: Path = CHAPTERS) -> None:
         shutil.copyfile(notebook, target / "notebooks" / notebook.name)
 
 
+def copy_results(target: Path, results: Path = STORED_RESULTS) -> None:
+    """Copy the stored GPU runs' JSON files (histories, manifests) to ``results/``."""
+    (target / "results").mkdir()
+    for path in sorted(results.rglob("*.json")):
+        destination = target / "results" / path.relative_to(results)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+
+
 def copy_package(target: Path, package: Path = PACKAGE) -> None:
     """Copy resnet_ref's ``*.py`` files and package data (no caches, no other files)."""
     patterns = ["*.py", *package_data_patterns()]
@@ -309,6 +323,7 @@ def build(outdir: Path) -> Path:
     target.mkdir(parents=True)
     copy_exercises(target)
     copy_chapters(target)
+    copy_results(target)
     copy_package(target)
     (target / "pyproject.toml").write_text(pyproject_toml(), encoding="utf-8")
     (target / "requirements.txt").write_text(requirements_txt(), encoding="utf-8")

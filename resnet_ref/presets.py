@@ -14,6 +14,7 @@ copy of CIFAR-10).
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -98,3 +99,17 @@ def current_preset() -> Preset:
     preset = PRESETS[name]
     data = os.environ.get("RESNET_COURSE_DATA")
     return dataclasses.replace(preset, data=data) if data else preset
+
+
+def stored_gpu_results() -> Path:
+    """The folder of the GPU runs stored with the book (``book/results/``), seen from a chapter.
+
+    The book runs its chapters from ``book/``, where that folder is ``results``; a chapter
+    opened as a notebook runs from ``book/notebooks/`` (or the learner bundle's
+    ``notebooks/``), where it is ``../results``. Where there is neither (Colab, say), it is
+    ``results``, which does not exist: the chapters then say that no runs are stored.
+    """
+    for folder in (Path("results"), Path("..") / "results"):
+        if folder.is_dir():
+            return folder
+    return Path("results")

@@ -19,6 +19,7 @@ import pytest
 from grading_support import EXERCISES, SOLUTIONS, Assignment, hidden_test_lines
 
 from autograder import learner_bundle
+from resnet_ref.presets import stored_gpu_results
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP_LEVEL = {
@@ -28,6 +29,7 @@ TOP_LEVEL = {
     "pyproject.toml",
     "requirements.txt",
     "resnet_ref",
+    "results",
 }
 CHAPTERS = ROOT / "book" / "notebooks"
 FORBIDDEN_PARTS = ("solutions", "autograder", "gradebook")
@@ -129,6 +131,18 @@ def test_every_chapter_notebook_is_there_byte_for_byte(files):
     ]
     for chapter in chapters:
         assert files[f"notebooks/{chapter.name}"].read_bytes() == chapter.read_bytes()
+
+
+def test_the_stored_gpu_runs_are_there_where_the_chapter_notebooks_look(bundle, files, monkeypatch):
+    stored = ROOT / "book" / "results"
+    runs = sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*.json"))
+    assert "ch02_gpu/resnet56/history.json" in runs
+    assert sorted(n.removeprefix("results/") for n in files if n.startswith("results/")) == runs
+    for name in runs:
+        assert files[f"results/{name}"].read_bytes() == (stored / name).read_bytes(), name
+    # A chapter opened in the bundle's JupyterLab runs from notebooks/.
+    monkeypatch.chdir(bundle / "notebooks")
+    assert (stored_gpu_results() / "ch02_gpu" / "resnet56" / "history.json").is_file()
 
 
 def test_the_chapters_install_resnet_ref_from_the_bundle(learner_output, tmp_path):

@@ -1,9 +1,11 @@
 """The presets that scale the book's experiments to the machine."""
 
+from pathlib import Path
+
 import pytest
 
 from resnet_ref.data import DATA_SOURCES
-from resnet_ref.presets import PRESETS, current_preset
+from resnet_ref.presets import PRESETS, current_preset, stored_gpu_results
 
 
 def test_cpu_preset_on_a_machine_without_cuda(monkeypatch):
@@ -61,3 +63,13 @@ def test_the_gpu_presets_description_states_its_own_settings():
         f"{gpu.short_limit:,}",
     ):
         assert setting in gpu.description
+
+
+def test_the_stored_gpu_runs_are_found_from_the_book_and_from_its_notebooks(monkeypatch, tmp_path):
+    book = Path(__file__).resolve().parents[1] / "book"
+    run = Path("ch08_gpu") / "resnet20" / "history.json"
+    for where in (book, book / "notebooks"):  # the book's build; a downloaded chapter
+        monkeypatch.chdir(where)
+        assert (stored_gpu_results() / run).resolve() == book / "results" / run
+    monkeypatch.chdir(tmp_path)  # Colab: nothing stored, and the chapters say so
+    assert not stored_gpu_results().exists()
