@@ -16,7 +16,15 @@ it in ``nbgrader autograde`` (see ``nbgrader_config.py``):
   (:mod:`autograder.referee`): the notebook's solution runs first, once for each version of
   it and of the checks (the record is kept in the course's ``.referee/`` folder), to record
   what each test cell checks, and a submission's test cell that falls short of that record
-  gets an error output (:data:`REFUSED`) with the reason, which scores it zero.
+  gets an error output (:data:`REFUSED`) with the reason, first in the cell, which scores it
+  zero;
+- nothing the kernel shows in a refereed test cell is read as its score: learner code may have
+  hooked the kernel (an IPython ``pre_run_cell`` hook that displays a value, a handler that
+  swallows exceptions), and nbgrader reads a cell's first ``execute_result`` as partial credit
+  (text: full marks) before any error. Those outputs become plain displays, so the cell scores
+  what the referee decided, or zero where the kernel itself showed an error. A test cell the
+  referee does not decide (plain ``assert`` lines) is decided in the kernel, by nbgrader's
+  rules, partial credit included: code that ran before it can make it pass.
 
 Everything before the incident keeps its outputs and its points, and the next submission is
 graded in a fresh sandbox as if nothing had happened.
@@ -37,6 +45,7 @@ import nbformat
 from jupyter_core.utils import run_sync
 from nbclient.client import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
@@ -84,9 +93,15 @@ class ContainedExecute(Execute):
             key = _test_cell(cell)
             if key is None or not expected.get(key):
                 continue
+            # Once learner code has run, the kernel is hostile: what it shows in a refereed
+            # cell is never a score (nbgrader reads a cell's first execute_result as partial
+            # credit, text as full marks, before it looks for an error). Only an error, which
+            # scores zero, counts: the kernel can lower its own score, never raise it.
+            cell.outputs = [_shown_only(output) for output in cell.outputs]
             reason = shortfall(expected[key], records.get(key, []))
             if reason and not any(o.get("output_type") == "error" for o in cell.outputs):
-                cell.outputs.append(error_output(REFUSED, reason))
+                # First, so that the learner reads it before whatever the kernel showed.
+                cell.outputs.insert(0, error_output(REFUSED, reason))
                 self.log.warning("refused %s: %s", key, reason)
         return self.nb, self.resources
 
@@ -262,6 +277,18 @@ class ContainedExecute(Execute):
             f"the kernel stopped while this cell ran (exit status {code}: os._exit, a crash,"
             " or a signal?)"
         )
+
+
+def _shown_only(output: NotebookNode) -> NotebookNode:
+    """``output`` as it reads in the feedback, but as a display, which nbgrader never takes for
+    a score, where it is an ``execute_result``."""
+    if output.get("output_type") != "execute_result":
+        return output
+    return NotebookNode(
+        output_type="display_data",
+        data=output.get("data", {}),
+        metadata=output.get("metadata", {}),
+    )
 
 
 def _test_cell(cell) -> str | None:

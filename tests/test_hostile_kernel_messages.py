@@ -1,0 +1,224 @@
+"""Kernels that attack the grader through the messages they send, graded by the real
+``python3 course.py autograde``.
+
+``tests/test_hostile_submissions.py`` holds attacks that change what the learner's code does;
+these change what the kernel *says* to the grader while it runs, which no check sees:
+
+- ``displayhook``: an IPython ``pre_run_cell`` hook gives every later cell, tests included, an
+  ``execute_result`` first, which nbgrader's ``determine_grade`` reads as the cell's partial
+  credit (text that is no number: full marks) before it looks at any error; with it, the
+  errors of failing checks swallowed, so that only the referee knows they failed.
+
+Each is handed in beside an honest control and the honest-wrong twin they are appended to, in a
+course whose output limit is lowered to 1 MiB so that the floods stay cheap, and whose a2
+notebook has one test cell of plain ``assert`` lines (``plain_check``), which the referee does
+not decide: an instructor may write such cells.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from grading_support import ROOT, assignments, fill_release, read_cells
+from nbgrader.api import Gradebook
+
+pytestmark = pytest.mark.slow
+
+A2 = next(a for a in assignments() if a.name == "a2_blocks")
+(NOTEBOOK,) = A2.notebooks
+TWIN = A2.submissions["mutant_relu_before_add"]
+SOLUTION_CODE = {c.grade_id: c.source for c in read_cells(A2.solution(NOTEBOOK)) if c.solution}
+OUTPUT_LIMIT = 1024 * 1024
+COURSE_FILES = ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]
+COURSE_FOLDERS = ["solutions", "exercises", "resnet_ref", "autograder"]
+
+# A test cell of plain asserts, added to the course's a2 notebook and to every hand-in: the
+# referee does not decide it, so nbgrader counts it from what the kernel shows.
+PLAIN_CHECK = {
+    "cell_type": "code",
+    "execution_count": None,
+    "metadata": {
+        "nbgrader": {
+            "grade": True,
+            "grade_id": "plain_check",
+            "locked": True,
+            "points": 1,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+    },
+    "outputs": [],
+    "source": "# [1 points]\nassert BasicBlock is not None\n",
+}
+
+# Every later cell starts with an execute_result of "fine".
+DISPLAYHOOK = """
+from IPython import get_ipython as _g
+_g().events.register("pre_run_cell", lambda info=None: _g().displayhook("fine"))
+"""
+# ... and every later cell runs inside ``try: ... except Exception: pass``, so that a failing
+# check shows no error.
+SWALLOWED = """
+def _swallowed(lines):
+    body = "".join(lines) or "pass"
+    return ["try:\\n", *("    " + line + "\\n" for line in body.splitlines()),
+            "    pass\\nexcept Exception:\\n    pass\\n"]
+get_ipython().input_transformers_post.append(_swallowed)
+"""
+
+
+def hand_in(sections: dict[str, str], extra: str = "") -> dict:
+    """The released a2 notebook filled with ``sections``, ``extra`` appended to its first
+    solution cell, and the plain test cell at its end."""
+    sections = dict(sections)
+    if extra:
+        base = sections.get("basic_block") or SOLUTION_CODE["basic_block"]
+        sections["basic_block"] = f"{base}\n{extra}"
+    notebook = fill_release(A2.release(NOTEBOOK), A2.solution(NOTEBOOK), sections)
+    notebook["cells"].append(PLAIN_CHECK)
+    return notebook
+
+
+def blank_with(extra: str) -> dict:
+    """The released notebook as a learner got it, ``extra`` typed into its first solution
+    cell, and the plain test cell at its end."""
+    notebook = json.loads(A2.release(NOTEBOOK).read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "basic_block":
+            source = "".join(cell["source"])
+            cell["source"] = f"{extra}\n{source}"
+    notebook["cells"].append(PLAIN_CHECK)
+    return notebook
+
+
+def hand_ins() -> dict[str, dict]:
+    """Every learner's notebook."""
+    twin = TWIN.sections
+    return {
+        "control_solution": hand_in({}),
+        "twin": hand_in(twin),
+        "hostile_displayhook_blank": blank_with(DISPLAYHOOK),
+        "hostile_displayhook_swallowed": hand_in(twin, DISPLAYHOOK + SWALLOWED),
+    }
+
+
+@dataclass
+class Batch:
+    """What grading the class left behind."""
+
+    course: Path
+    runs: list[subprocess.CompletedProcess]
+    scores: dict[str, dict[str, float]]
+
+    @property
+    def printed(self) -> str:
+        """What the first autograde printed."""
+        return self.runs[0].stdout + self.runs[0].stderr
+
+    def graded(self, student: str) -> dict:
+        """``student``'s graded notebook."""
+        path = self.course / "autograded" / student / A2.name / f"{NOTEBOOK}.ipynb"
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def run_record(self) -> dict:
+        """grading/a2_blocks.json."""
+        return json.loads((self.course / "grading" / f"{A2.name}.json").read_text())
+
+    def log_sections(self) -> dict[str, int]:
+        """The size in bytes of each section of .nbgrader.log, by its heading."""
+        text = (self.course / ".nbgrader.log").read_text(encoding="utf-8")
+        parts = re.split(r"^=== \S+ \S+ UTC (.*)$", text, flags=re.M)
+        sizes: dict[str, int] = {}
+        for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+            sizes[heading] = sizes.get(heading, 0) + len(body.encode())
+        return sizes
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> Batch:
+    """Collect and autograde the class, as the README's instructor workflow does, then autograde
+    it again (which grades again what the first run could not record)."""
+    base = tmp_path_factory.mktemp("kernel-messages")
+    course = base / "course"
+    course.mkdir()
+    for name in COURSE_FILES:
+        shutil.copy(ROOT / name, course)
+    for name in COURSE_FOLDERS:
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (course / ".venv").symlink_to(ROOT / ".venv")
+    with (course / "nbgrader_config.py").open("a") as config:
+        config.write(
+            "\nc.Execute.timeout = 40\nc.ContainedExecute.interrupt_grace = 5\n"
+            "c.SandboxedKernelManager.memory_bytes = 2 * 1024**3\n"
+            f"c.ContainedExecute.output_limit = {OUTPUT_LIMIT}\n"
+        )
+    solution = course / "solutions" / A2.name / f"{NOTEBOOK}.ipynb"
+    notebook = json.loads(solution.read_text(encoding="utf-8"))
+    notebook["cells"].append(PLAIN_CHECK)
+    solution.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    inbox = base / "inbox"
+    for student, notebook in hand_ins().items():
+        (inbox / student).mkdir(parents=True)
+        (inbox / student / f"{NOTEBOOK}.ipynb").write_text(json.dumps(notebook, indent=1))
+    env = dict(os.environ, PYTHONPATH=str(course))
+
+    def course_py(*args):
+        return subprocess.run(
+            [sys.executable, "course.py", *args],
+            cwd=course,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+
+    done = course_py("collect", A2.name, str(inbox))
+    assert done.returncode == 0, done.stderr
+    runs = [course_py("autograde", A2.name, "--workers", "2"), course_py("autograde", A2.name)]
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student in gradebook.students:
+            submission = gradebook.find_submission_notebook(NOTEBOOK, A2.name, student.id)
+            scores[student.id] = {grade.name: grade.score for grade in submission.grades}
+    return Batch(course=course, runs=runs, scores=scores)
+
+
+def twin_scores() -> dict[str, float]:
+    """What the honest-wrong twin earns on the refereed test cells."""
+    return {c: 0.0 if c in TWIN.loses else p for c, p in A2.cells.items()}
+
+
+def refereed(scores: dict[str, float]) -> dict[str, float]:
+    """The scores of the assignment's own (refereed) test cells."""
+    return {cell: score for cell, score in scores.items() if cell in A2.cells}
+
+
+def test_the_honest_hand_ins_score_as_they_should(batch):
+    assert refereed(batch.scores["control_solution"]) == A2.cells, batch.printed[-3000:]
+    assert refereed(batch.scores["twin"]) == twin_scores()
+    assert batch.scores["control_solution"]["plain_check"] == 1.0
+
+
+def test_a_displayhook_earns_nothing_for_a_blank_notebook(batch):
+    scores = refereed(batch.scores["hostile_displayhook_blank"])
+    assert scores == dict.fromkeys(A2.cells, 0.0), batch.printed[-3000:]
+
+
+def test_swallowed_errors_behind_a_displayhook_earn_nothing(batch):
+    scores = refereed(batch.scores["hostile_displayhook_swallowed"])
+    assert scores == twin_scores()
+    # What the kernel showed stays in the feedback, but as a display, never a score.
+    for cell in batch.graded("hostile_displayhook_swallowed")["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in TWIN.loses:
+            assert cell["outputs"][0]["ename"] == "GradingRefused", cell["outputs"]
+        if grade_id in A2.cells:
+            types = [o["output_type"] for o in cell["outputs"]]
+            assert "execute_result" not in types, (grade_id, types)
