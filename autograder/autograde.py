@@ -12,7 +12,9 @@ workers: ``--workers N`` processes of this machine (a ``LocalCluster``; the defa
 core), or those of a Dask scheduler given by address (``--scheduler tcp://host:8786``), each
 running ``dask worker`` in the course's environment. A worker that dies mid-hand-in has that
 hand-in graded again on another. Only this process writes the gradebook, as results arrive
-(:mod:`autograder.recording`), so the grades are those of a serial run in any order.
+(:mod:`autograder.recording`), so the grades are those of a serial run in any order. A hand-in
+whose graded notebook cannot be recorded (nbgrader raises on it) scores zero on its tests and is
+reported as not processed, with why; the others are recorded as if it had not been there.
 
 A hand-in already graded, unchanged, with the same kit version (solutions, checks,
 configuration and due date), is not graded again, so an interrupted run resumes where it
@@ -39,6 +41,7 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -58,7 +61,7 @@ from .outcomes import (
     run_record,
     save_run,
 )
-from .recording import record_graded
+from .recording import record_graded, recording_failed
 
 UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
 # What of nbgrader's log reaches the console: a learner's edits to locked cells (nbgrader puts
@@ -70,7 +73,7 @@ ABOUT_THE_SOLUTION = (
     "the solution fails a check",
 )
 LOOK_FOR = {
-    NOT_PROCESSED: "not processed (nothing could be graded; the learner should hand in again)",
+    NOT_PROCESSED: "not processed (nothing could be graded or recorded: see why above)",
     CONTAINED: "contained (stopped by the grader: a cell timed out, the kernel died or flooded)",
     REFUSED_CELLS: "refused (test cells the referee refused: read the notebook)",
 }
@@ -319,10 +322,18 @@ def autograde(
         if not run.get("not_processed"):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")  # SQLAlchemy, about nbgrader's sessions
-                record_graded(folder, assignment, name, result["graded"])
-            said_by_sqlalchemy = "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
-            append_log(folder, f"record {assignment} {name}", said_by_sqlalchemy)
-            run |= {"version": version, "hand_in": digest_of(to_grade[name])}
+                try:
+                    record_graded(folder, assignment, name, result["graded"])
+                except Exception as error:  # one hand-in's notebook must not stop the class
+                    told = traceback.format_exc()
+                    reason = recording_failed(folder, assignment, name, error)
+                    # No version kept: the next autograde grades it again.
+                    run["not_processed"] = f"{reason} (see {LOG_FILE})"
+                else:
+                    told = ""
+                    run |= {"version": version, "hand_in": digest_of(to_grade[name])}
+            told += "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
+            append_log(folder, f"record {assignment} {name}", told)
         save_run(folder, assignment, {name: run})
         if run.get("not_processed"):
             line = f"{name}: NOT PROCESSED: {run['not_processed']}"

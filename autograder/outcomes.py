@@ -8,7 +8,8 @@ An :class:`Outcome` says, for one learner, which of these holds, and why:
 - ``refused``: graded, but a test cell fell short of what its checks must show the referee
   (it never reached them, or reached them with a tampered request); that cell scored zero;
 - ``not processed``: there was a hand-in, but nothing could be graded (no notebook of the
-  assignment, a file that is not a notebook); the learner scores nothing until it is fixed;
+  assignment, a file that is not a notebook), or its grades could not be recorded (its tests
+  then score zero in the gradebook); the learner scores nothing until it is fixed;
 - ``not graded yet``: a hand-in that no autograde has seen;
 - ``not submitted``: a learner of the class (the gradebook's students: the roster, and everyone
   graded before) with no hand-in.

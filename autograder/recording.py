@@ -7,6 +7,11 @@ and its time, nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties`` on e
 notebook, zero for a notebook of the assignment that was not handed in. Only this process
 writes the gradebook, one hand-in after another, so it may be SQLite; hand scores already
 given are kept as nbgrader keeps them, and :func:`autograder.hand_grading.settle` follows.
+
+A graded notebook is the learner's kernel's output, so recording it can fail (nbgrader raises
+on a test cell whose result it reads as more partial credit than the cell's points): then
+:func:`recording_failed` scores that hand-in's autograded tests zero, so that nothing half
+recorded or left from an earlier run counts, and says why, and the class goes on.
 """
 
 from __future__ import annotations
@@ -67,3 +72,25 @@ def record_graded(
         for step in RECORDING_STEPS:
             step(config=api.config).preprocess(notebook, resources)
     settle(folder, assignment, student, before)
+
+
+def recording_failed(folder: CourseFolder, assignment: str, student: str, error: Exception) -> str:
+    """After ``error`` stopped the recording of ``student``'s hand-in: score its autograded test
+    cells zero in the gradebook and return why, in one line, for the summary."""
+    # The error may quote what the kernel showed: one short line of it is enough to act on.
+    said = " ".join(f"{type(error).__name__}: {error}".split())
+    said = said if len(said) <= 200 else f"{said[:200]}..."
+    why = f"its grades could not be recorded ({said})"
+    try:
+        with nbgrader_api(folder).gradebook as gradebook:
+            gradebook.update_or_create_student(student)
+            submission = gradebook.update_or_create_submission(assignment, student)
+            for notebook in submission.notebooks:
+                answers = {cell.name for cell in notebook.notebook.solution_cells}
+                for grade in notebook.grades:
+                    if grade.name not in answers:  # a test cell: what the autograder scores
+                        grade.auto_score, grade.needs_manual_grade = 0, False
+            gradebook.db.commit()
+    except Exception as also:  # the gradebook itself fails: say so, and go on with the class
+        return f"{why}, nor its tests scored zero ({type(also).__name__}); look at the gradebook"
+    return f"{why}; its tests score zero"

@@ -7,7 +7,9 @@ these change what the kernel *says* to the grader while it runs, which no check 
 - ``displayhook``: an IPython ``pre_run_cell`` hook gives every later cell, tests included, an
   ``execute_result`` first, which nbgrader's ``determine_grade`` reads as the cell's partial
   credit (text that is no number: full marks) before it looks at any error; with it, the
-  errors of failing checks swallowed, so that only the referee knows they failed.
+  errors of failing checks swallowed, so that only the referee knows they failed;
+- ``partial_credit``: the same hook shows ``1e9``, more than a cell's points, in the test cell
+  the referee does not decide, and nbgrader raises while the coordinator records the hand-in.
 
 Each is handed in beside an honest control and the honest-wrong twin they are appended to, in a
 course whose output limit is lowered to 1 MiB so that the floods stay cheap, and whose a2
@@ -72,6 +74,14 @@ def _swallowed(lines):
             "    pass\\nexcept Exception:\\n    pass\\n"]
 get_ipython().input_transformers_post.append(_swallowed)
 """
+# Every later cell shows 1e9 as its result: more than any cell's points.
+PARTIAL_CREDIT = """
+from IPython import get_ipython as _g
+class _Big:
+    def __repr__(self):
+        return "1e9"
+_g().events.register("pre_run_cell", lambda info=None: _g().displayhook(_Big()))
+"""
 
 
 def hand_in(sections: dict[str, str], extra: str = "") -> dict:
@@ -106,6 +116,7 @@ def hand_ins() -> dict[str, dict]:
         "twin": hand_in(twin),
         "hostile_displayhook_blank": blank_with(DISPLAYHOOK),
         "hostile_displayhook_swallowed": hand_in(twin, DISPLAYHOOK + SWALLOWED),
+        "hostile_partial_credit": hand_in(twin, PARTIAL_CREDIT),
     }
 
 
@@ -222,3 +233,20 @@ def test_swallowed_errors_behind_a_displayhook_earn_nothing(batch):
         if grade_id in A2.cells:
             types = [o["output_type"] for o in cell["outputs"]]
             assert "execute_result" not in types, (grade_id, types)
+
+
+def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
+    for run in batch.runs:  # the batch, and a rerun, complete with a summary
+        assert f"{A2.name} (no due date): 5 learner(s)" in run.stdout, run.stderr[-3000:]
+        assert run.returncode != 0  # the summary's exit status flags the hand-in
+    line = re.search(r"^  hostile_partial_credit +not processed +(.*)$", batch.printed, re.M)
+    assert line, batch.printed[-3000:]
+    assert "could not be recorded" in line.group(1)
+    assert "partial credit cannot be greater than maximum points" in line.group(1)
+    tests = {*A2.cells, "plain_check"}
+    scores = batch.scores["hostile_partial_credit"]
+    assert {cell: scores[cell] for cell in tests} == dict.fromkeys(tests, 0.0)
+    # Everyone else was graded and recorded as if it had not been there.
+    assert refereed(batch.scores["control_solution"]) == A2.cells
+    assert refereed(batch.scores["twin"]) == twin_scores()
+    assert batch.run_record()["twin"].get("not_processed") is None
