@@ -108,6 +108,18 @@ c.HTMLExporter.extra_template_basedirs = [
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
 ]
 
+# Formgrader shows a learner's notebook on the instructor's own Jupyter server: a script in it
+# (raw HTML in a written answer, an HTML or JavaScript output of a code cell) would run as the
+# instructor and could rewrite the gradebook through Formgrader's API. Outputs' HTML and
+# markdown are cleaned, JavaScript outputs and widgets left out (sanitize_html), and markdown
+# cells, which nbgrader's templates render without nbconvert's cleaning, are cleaned too; the
+# same holds for the feedback pages. autograder/safe_html.py lists what is kept.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {
+    "clean_html": "autograder.safe_html.clean_html",
+    "markdown2html": "autograder.safe_html.SafeMarkdown",
+}
+
 # The course hands out and collects with course.py release and collect, not with nbgrader's
 # exchange, but Formgrader warns on every page load when the exchange folder is missing. A
 # course-local one (ignored by git) is what its Release and Collect buttons then use; on a

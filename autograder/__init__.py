@@ -25,7 +25,9 @@ What grading plugs into nbgrader (``nbgrader_config.py``):
 - :mod:`autograder.execute` runs a submission's notebook in it and contains what goes wrong,
   writing the errors of :mod:`autograder.cell_errors` into the cells it stopped;
 - :mod:`autograder.referee` decides the test cells' checks in the grading process;
-- :mod:`autograder.feedback` keeps hidden tests and mark schemes out of learners' feedback.
+- :mod:`autograder.feedback` keeps hidden tests and mark schemes out of learners' feedback;
+- :mod:`autograder.safe_html` keeps a learner's scripts from running in Formgrader (as the
+  instructor) or in the feedback pages.
 """
 
 import sys

@@ -12,10 +12,12 @@ graded course in a real Jupyter server and headless Chromium, with no network be
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, keep_offline
-from grading_support import Assignment, broken_syntax, course_copy, fill_release
+from grading_support import Assignment, broken_syntax, course_copy, fill_release, read_cells
 from nbgrader.api import Gradebook
 from servers import jupyter_server
 
@@ -313,20 +315,27 @@ def formgrader(week):
 
 
 @pytest.fixture(scope="module")
-def offline_page(formgrader):
+def browser():
+    """Headless Chromium, one for the module: Playwright's sync API runs one at a time."""
+    with chromium() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def offline_page(formgrader, browser):
     """Open a Formgrader page in headless Chromium; return the page and what it asked elsewhere."""
-    with chromium() as browser:
-        context = browser.new_context()
-        problems = keep_offline(context, formgrader)
+    context = browser.new_context()
+    problems = keep_offline(context, formgrader)
 
-        def open_page(path: str):
-            page = context.new_page()
-            # (Console errors are not counted: MathJax 2 probes fonts it may not find, by design.)
-            page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
-            page.goto(formgrader + path, wait_until="load")
-            return page
+    def open_page(path: str):
+        page = context.new_page()
+        # (Console errors are not counted: MathJax 2 probes fonts it may not find, by design.)
+        page.on("pageerror", lambda error: problems.append(f"uncaught exception: {error}"))
+        page.goto(formgrader + path, wait_until="load")
+        return page
 
-        yield open_page, problems
+    yield open_page, problems
+    context.close()
 
 
 def test_formgrader_shows_written_answers_math_offline(week, offline_page):
@@ -361,3 +370,145 @@ def test_no_step_warns_about_what_nobody_did(week):
     log = (week.course / ".nbgrader.log").read_text(encoding="utf-8")
     assert "autograde a6_theory" in log  # the log the steps wrote
     assert not [line for line in log.splitlines() if any(word in line for word in noise)]
+
+
+# --- a learner's HTML in Formgrader and in the feedback ---------------------------------------
+
+HOSTILE = "mal"  # hands in after the week, in a copy of the week's course
+# What a script of a learner's would do in the instructor's Formgrader: note that it ran, then
+# give its own submission full marks and extra credit through Formgrader's API, with the
+# instructor's _xsrf cookie (as the red team's did). On a feedback page (a file) it only notes.
+ATTACK = """(function () {
+  (window.xssRan = window.xssRan || []).push(%r);
+  if (typeof submission_id === "undefined") return;
+  var xsrf = decodeURIComponent((document.cookie.match(/_xsrf=([^;]+)/) || ["", ""])[1]);
+  fetch(base_url + "/api/grades?submission_id=" + submission_id)
+    .then(function (r) { return r.json(); })
+    .then(function (grades) { grades.forEach(function (g) {
+      fetch(base_url + "/api/grade/" + g.id, {method: "PUT", body: JSON.stringify(
+        {manual_score: g.max_score, extra_credit: 100}),
+        headers: {"Content-Type": "application/json", "X-XSRFToken": xsrf}});
+    }); });
+})();"""
+# A 1x1 PNG, kept as an attachment of a written answer, as Jupyter keeps a pasted image.
+PIXEL = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhf"
+    "DwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+LEGIT = """**Proof.** Let $h_{k+1} = h_k + F(h_k)$ and take `F = 0`:
+
+| block | shortcut |
+|:------|---------:|
+| *plain* | none |
+
+![my sketch](attachment:sketch.png)
+"""
+
+
+def attack(where: str) -> str:
+    """JavaScript that runs :data:`ATTACK`, in a form that fits in an HTML attribute."""
+    script = base64.b64encode((ATTACK % where).encode()).decode()
+    return f"eval(atob('{script}'))"
+
+
+def hostile_hand_in() -> dict:
+    """A hand-in whose written answer carries an <img onerror> script, whose code cell shows
+    an HTML output with another and a JavaScript output, and whose other written answer is the
+    markdown a learner may legitimately write: math, emphasis, code, a table, a pasted image."""
+    (notebook,) = A6.notebooks
+    code = {c.grade_id: c.source for c in read_cells(A6.solution(notebook))}["count_paths"]
+    output = f'<b>bold output</b><img src="x" onerror="{attack("html output")}">'
+    code += (
+        "\nfrom IPython.display import HTML, Javascript, display\n"
+        f"display(HTML({output!r}))\n"
+        f"display(Javascript({attack('javascript output')!r}))\n"
+    )
+    sections = {
+        "answer_gradient_flow": f'My answer.\n\n<img src="x" onerror="{attack("answer")}">\n',
+        "answer_representation": LEGIT,
+        "count_paths": code,
+    }
+    hand_in = fill_release(A6.release(notebook), A6.solution(notebook), sections)
+    for cell in hand_in["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "answer_representation":
+            cell["attachments"] = {"sketch.png": {"image/png": PIXEL}}
+    return hand_in
+
+
+@pytest.fixture(scope="module")
+def hostile_course(week, tmp_path_factory) -> Path:
+    """A copy of the week's graded course, where one more learner's hand-in (hostile_hand_in)
+    is collected, autograded and given feedback; the week's own course is left as it was."""
+    base = tmp_path_factory.mktemp("hostile")
+    course = base / "course"
+    shutil.copytree(week.course, course, symlinks=True)
+    inbox = base / "inbox" / HOSTILE
+    inbox.mkdir(parents=True)
+    (inbox / "theory.ipynb").write_text(json.dumps(hostile_hand_in()), encoding="utf-8")
+    for args in [
+        ["collect", A6.name, str(base / "inbox")],
+        ["autograde", A6.name, "--student", HOSTILE],
+        ["feedback", A6.name, "--student", HOSTILE],
+    ]:
+        done = subprocess.run(
+            [sys.executable, "course.py", *args], cwd=course, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return course
+
+
+def grades(course: Path) -> dict[tuple[str, str], tuple]:
+    """Every grade of the assignment: (learner, cell) to (auto, manual, extra credit)."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {
+            (s.student.id, g.name): (g.auto_score, g.manual_score, g.extra_credit)
+            for s in gradebook.notebook_submissions("theory", A6.name)
+            for g in s.grades
+        }
+
+
+def test_a_learners_scripts_do_not_run_in_formgrader_or_the_feedback(hostile_course, browser):
+    """The red team's attack: a written answer's <img onerror>, an HTML output's and a
+    JavaScript output's scripts would run as the instructor opening the hand-in to grade it,
+    and rewrite the gradebook through Formgrader's API. They show as inert markup; the legit
+    markdown of an answer still shows as it should, its math typeset."""
+    before = grades(hostile_course)
+    assert (HOSTILE, "answer_gradient_flow") in before
+    with Gradebook(f"sqlite:///{hostile_course / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission_notebook("theory", A6.name, HOSTILE).id
+    feedback = hostile_course / "feedback" / HOSTILE / A6.name / "theory.html"
+    ready = "/formgrader/manage_assignments"
+    with jupyter_server("server", hostile_course, ready=ready) as site:
+        context = browser.new_context()
+        problems = keep_offline(context, site)
+        page = context.new_page()
+        writes = []  # every request that could change something
+        page.on("request", lambda r: writes.append(r.url) if r.method != "GET" else None)
+        page.goto(f"{site}/formgrader/submissions/{submission}", wait_until="networkidle")
+        ran = page.evaluate("window.xssRan || []")
+        answers = page.locator(".nbgrader_cell:has(#answer_representation) .rendered_html")
+        answers.locator("img").first.wait_for(timeout=30_000)
+        legit = answers.evaluate(
+            """found => ({
+                strong: found.querySelectorAll('strong').length,
+                header: [...found.querySelectorAll('th')].map(th => th.textContent),
+                code: [...found.querySelectorAll('code')].map(code => code.textContent),
+                image: [...found.querySelectorAll('img')].map(img => img.naturalWidth),
+            })"""
+        )
+        page.wait_for_function("window.MathJax && MathJax.isReady", timeout=60_000)
+        page.evaluate("new Promise(done => MathJax.Hub.Queue(done))")
+        typeset = answers.locator(".MathJax").count()
+        shown = page.inner_text("#notebook")
+        context.close()
+    page = browser.new_page()  # the learner's own browser, with the feedback page
+    page.goto(feedback.as_uri(), wait_until="load")
+    ran += page.evaluate("window.xssRan || []")
+    page.close()
+    after = grades(hostile_course)
+    changed = {key: (score, after[key]) for key, score in before.items() if after[key] != score}
+    assert not (ran or writes or changed), f"ran: {ran}; sent: {writes[:2]}; changed: {changed}"
+    assert not problems, problems
+    assert "bold output" in shown and "My answer." in shown
+    assert legit == {"strong": 1, "header": ["block", "shortcut"], "code": ["F = 0"], "image": [1]}
+    assert typeset >= 1
