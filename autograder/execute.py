@@ -8,7 +8,8 @@ it in ``nbgrader autograde`` (see ``nbgrader_config.py``):
   refuses to run unless ``sandbox`` is switched off explicitly;
 - a cell that runs past the time limit is interrupted; a kernel that does not come back within
   a few seconds is stopped;
-- a kernel that dies (``os._exit``, a kill, memory) or floods its output (it is stopped then)
+- a kernel that dies (``os._exit``, a kill, memory) or floods its output (it is stopped then;
+  every message it sends counts, widget data and other messages as much as outputs)
   ends the run of that notebook: the cell where it happened and every later code cell get an
   error output with a one-line reason, so their tests score zero and the learner reads why;
 - a notebook may run for a limited time in all;
@@ -57,8 +58,6 @@ from .grading_kit import record_file
 from .referee import Record, Referee, shortfall
 from .sandbox import SandboxedKernelManager, bwrap_path
 
-OUTPUT_TYPES = {"stream", "display_data", "execute_result", "update_display_data", "error"}
-
 
 class ContainedExecute(Execute):
     """nbgrader's Execute in a sandbox, with kernel deaths, hangs and floods contained."""
@@ -70,7 +69,9 @@ class ContainedExecute(Execute):
     ).tag(config=True)
     notebook_timeout = Integer(1200, help="seconds a notebook may run in all").tag(config=True)
     output_limit = Integer(
-        4 * 1024 * 1024, help="bytes of output a notebook may produce before it is stopped"
+        4 * 1024 * 1024,
+        help="bytes a notebook's kernel may send (output, widget data and every other message"
+        " of its cells) before it is stopped",
     ).tag(config=True)
     interrupt_grace = Integer(
         10, help="seconds a timed-out kernel has to come back after the interrupt"
@@ -230,13 +231,17 @@ class ContainedExecute(Execute):
         self.set_widgets_metadata()
 
     def process_message(self, msg, cell, cell_index):
-        """Count every output's bytes; past the limit, drop them and stop the kernel."""
-        if msg["msg_type"] in OUTPUT_TYPES:
-            self._output_bytes += len(json.dumps(msg["content"], default=str))
-            if self._output_bytes > self.output_limit:
-                if not self._flooded:
-                    self._flooded = True
-                    self._kill_kernel()
+        """Count the bytes of every message the kernel sends for the cell; past the limit,
+        drop them and stop the kernel."""
+        # Not only outputs: nbclient keeps widget state (comm messages, with their binary
+        # buffers) per comm id and logs comm target names and unknown message types, all of
+        # it the kernel's to choose, so any message could fill this process and its log.
+        self._output_bytes += message_size(msg)
+        if self._output_bytes > self.output_limit:
+            if not self._flooded:
+                self._flooded = True
+                self._kill_kernel()
+            if msg["msg_type"] != "status":  # nbclient keeps nothing of it, and ends the cell
                 return None
         return super().process_message(msg, cell, cell_index)
 
@@ -266,8 +271,8 @@ class ContainedExecute(Execute):
     def _death_reason(self) -> str:
         if self._flooded:
             return (
-                f"the notebook printed more than {self.output_limit:,} bytes of output, so its"
-                " kernel was stopped"
+                f"the notebook sent more than {self.output_limit:,} bytes of output or widget"
+                " data, so its kernel was stopped"
             )
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         code = process.poll() if process is not None else None
@@ -277,6 +282,15 @@ class ContainedExecute(Execute):
             f"the kernel stopped while this cell ran (exit status {code}: os._exit, a crash,"
             " or a signal?)"
         )
+
+
+def message_size(msg: dict) -> int:
+    """The bytes of a kernel message that nbclient could keep or log: its type, content and
+    metadata, and its binary buffers (widget state)."""
+    size = len(str(msg.get("msg_type", "")))
+    size += len(json.dumps(msg.get("content"), default=str))
+    size += len(json.dumps(msg.get("metadata"), default=str))
+    return size + sum(memoryview(buffer).nbytes for buffer in msg.get("buffers") or [])
 
 
 def _shown_only(output: NotebookNode) -> NotebookNode:

@@ -9,7 +9,8 @@ these change what the kernel *says* to the grader while it runs, which no check 
   credit (text that is no number: full marks) before it looks at any error; with it, the
   errors of failing checks swallowed, so that only the referee knows they failed;
 - ``partial_credit``: the same hook shows ``1e9``, more than a cell's points, in the test cell
-  the referee does not decide, and nbgrader raises while the coordinator records the hand-in.
+  the referee does not decide, and nbgrader raises while the coordinator records the hand-in;
+- ``comm_flood``: widget state sent in ``comm_msg`` messages, which are not outputs.
 
 Each is handed in beside an honest control and the honest-wrong twin they are appended to, in a
 course whose output limit is lowered to 1 MiB so that the floods stay cheap, and whose a2
@@ -82,6 +83,16 @@ class _Big:
         return "1e9"
 _g().events.register("pre_run_cell", lambda info=None: _g().displayhook(_Big()))
 """
+# Four 1 MiB messages of widget state: past the output limit, though none is an output.
+COMM_FLOOD = """
+import uuid
+_k = get_ipython().kernel
+_state = "w" * (1024 * 1024)
+for _i in range(4):
+    _k.session.send(_k.iopub_socket, "comm_msg",
+                    {"comm_id": uuid.uuid4().hex, "data": {"state": {"v": _state}}},
+                    parent=_k.get_parent("shell"))
+"""
 
 
 def hand_in(sections: dict[str, str], extra: str = "") -> dict:
@@ -117,6 +128,7 @@ def hand_ins() -> dict[str, dict]:
         "hostile_displayhook_blank": blank_with(DISPLAYHOOK),
         "hostile_displayhook_swallowed": hand_in(twin, DISPLAYHOOK + SWALLOWED),
         "hostile_partial_credit": hand_in(twin, PARTIAL_CREDIT),
+        "hostile_comm_flood": hand_in(twin, COMM_FLOOD),
     }
 
 
@@ -237,7 +249,7 @@ def test_swallowed_errors_behind_a_displayhook_earn_nothing(batch):
 
 def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
     for run in batch.runs:  # the batch, and a rerun, complete with a summary
-        assert f"{A2.name} (no due date): 5 learner(s)" in run.stdout, run.stderr[-3000:]
+        assert f"{A2.name} (no due date): 6 learner(s)" in run.stdout, run.stderr[-3000:]
         assert run.returncode != 0  # the summary's exit status flags the hand-in
     line = re.search(r"^  hostile_partial_credit +not processed +(.*)$", batch.printed, re.M)
     assert line, batch.printed[-3000:]
@@ -250,3 +262,16 @@ def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
     assert refereed(batch.scores["control_solution"]) == A2.cells
     assert refereed(batch.scores["twin"]) == twin_scores()
     assert batch.run_record()["twin"].get("not_processed") is None
+
+
+def test_widget_messages_count_toward_the_output_limit(batch):
+    line = re.search(r"^  contained \(stopped by the grader[^)]*\): (.*)$", batch.printed, re.M)
+    assert line and "hostile_comm_flood" in line.group(1).split(", "), batch.printed[-3000:]
+    stopped = [
+        output["evalue"]
+        for cell in batch.graded("hostile_comm_flood")["cells"]
+        for output in cell.get("outputs", [])
+        if output.get("ename") == "GradingStopped"
+    ]
+    assert f"more than {OUTPUT_LIMIT:,} bytes of output or widget data" in stopped[0]
+    assert refereed(batch.scores["hostile_comm_flood"]) == dict.fromkeys(A2.cells, 0.0)
