@@ -21,13 +21,15 @@ configuration and due date), is not graded again, so an interrupted run resumes 
 stopped; ``--force`` grades every hand-in again.
 
 The console gets a line per hand-in, with the count, the rate and the time left, and what an
-instructor must act on: a locked cell a learner edited, a hand-in that could not be processed.
-nbgrader's full log goes to ``.nbgrader.log``. The summary gives every learner's outcome
-(:mod:`autograder.outcomes`: graded, contained, not processed, not submitted), lateness and
-points waiting for hand grading, then names the learners that need a look; the command fails
-when some hand-in could not be processed or had to be contained, so that a script running it
-notices. Without bwrap it refuses to run, unless told to grade unsandboxed on purpose: then
-every line it prints says so.
+instructor must act on: a locked cell a learner edited, a check the solution fails, a hand-in
+that could not be processed. The first two are what the grader's own code logged, kept apart
+by the worker (:mod:`autograder.grader_log`), never lines read back from the log, in which a
+kernel can write. nbgrader's log goes to ``.nbgrader.log``, up to 256 KiB per hand-in. The
+summary gives every learner's outcome (:mod:`autograder.outcomes`: graded, contained, not
+processed, not submitted), lateness and points waiting for hand grading, then names the
+learners that need a look; the command fails when some hand-in could not be processed or had
+to be contained, so that a script running it notices. Without bwrap it refuses to run, unless
+told to grade unsandboxed on purpose: then every line it prints says so.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
 from .grade_worker import grade_hand_in, kernel_settings, warm_up
+from .grader_log import bounded
 from .grading_kit import RECORDS, grading_version, make_kit, record_file
-from .locked_cells import EDITED
 from .outcomes import (
     CONTAINED,
     NEED_A_LOOK,
@@ -64,14 +66,6 @@ from .outcomes import (
 from .recording import record_graded, recording_failed
 
 UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
-# What of nbgrader's log reaches the console: a learner's edits to locked cells (nbgrader puts
-# them back before grading), and about the instructor's solution, its one run for the referee
-# and any check it fails.
-EDITS = (EDITED, "Missing grade cell", "Missing task cell")
-ABOUT_THE_SOLUTION = (
-    "recording what the solution's test cells check",
-    "the solution fails a check",
-)
 LOOK_FOR = {
     NOT_PROCESSED: "not processed (nothing could be graded or recorded: see why above)",
     CONTAINED: "contained (stopped by the grader: a cell timed out, the kernel died or flooded)",
@@ -115,15 +109,6 @@ def hand_in_problem(folder: CourseFolder, assignment: str, student: str) -> str 
         if problem:
             return f"{name} {problem}"
     return None
-
-
-def log_lines(log: str, about: tuple[str, ...]) -> list[str]:
-    """The messages of an nbgrader ``log`` that hold any of the words ``about``."""
-    return [
-        line.split("] ", 1)[-1].strip()
-        for line in log.splitlines()
-        if any(words in line for words in about)
-    ]
 
 
 def hand_in_files(folder: CourseFolder, assignment: str, student: str) -> dict[str, bytes]:
@@ -180,8 +165,8 @@ def grading_client(workers: int, scheduler: str | None):
 
 def outcome_of(result: dict) -> dict:
     """A worker's result as the run record of one hand-in (see :mod:`autograder.outcomes`)."""
-    log = result["log"]
-    run = {"edited": log_lines(log, EDITS), "seconds": result["seconds"]}
+    # The grader's own words, which the worker kept apart from the log (a kernel writes in it).
+    run = {"edited": result.get("edited", []), "seconds": result["seconds"]}
     if not result["success"]:
         reason = result["error"].strip().splitlines()[-1:] or ["no reason given"]
         run["not_processed"] = f"nbgrader could not grade it: {reason[0]} (see {LOG_FILE})"
@@ -242,6 +227,7 @@ def grade_on_workers(
             except Exception as error:  # the task failed on every worker it was given to
                 result = {"success": False, "error": f"{type(error).__name__}: {error}"}
                 result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
+                result |= {"edited": [], "about_the_solution": []}
             record(futures[future], result)
 
 
@@ -309,8 +295,9 @@ def autograde(
     def record(name: str, result: dict) -> None:
         nonlocal done
         done += 1
-        append_log(folder, f"autograde {assignment} {name}", result["log"] + result["error"])
-        for message in log_lines(result["log"], ABOUT_THE_SOLUTION):
+        told = bounded(result["log"] + result["error"])
+        append_log(folder, f"autograde {assignment} {name}", told)
+        for message in result.get("about_the_solution", []):
             if message not in said:
                 said.add(message)
                 print(f"  {message}")

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
+from .grader_log import bounded, watching
 from .grading_kit import RECORDS, GradingKit, kit_gradebook
 from .recording import RECORDING_STEPS
 from .sandbox import KernelTemplate
@@ -55,9 +56,11 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
     """Autograde ``student``'s hand-in (its ``files``, by name) of the kit's assignment, with
     its kernels started as ``kernels`` (:func:`kernel_settings`) says.
 
-    Returns ``success``, ``error``, ``log``, ``graded`` (the autograded folder's files by
-    name), ``records`` (the referee's records of the solutions, by file name), ``seconds``
-    and ``worker`` (the machine it ran on).
+    Returns ``success``, ``error``, ``log`` (cut to :data:`~autograder.grader_log.LOG_LIMIT`),
+    ``edited`` and ``about_the_solution`` (what the grader's own code logged of each:
+    :mod:`autograder.grader_log`), ``graded`` (the autograded folder's files by name),
+    ``records`` (the referee's records of the solutions, by file name), ``seconds`` and
+    ``worker`` (the machine it ran on).
     """
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
@@ -74,7 +77,7 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
             Autograde={"autograde_preprocessors": [s for s in steps if s not in RECORDING_STEPS]},
             **kernels,
         )
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, watching(api.log) as facts:
             # SQLAlchemy warns about nbgrader's own session handling, once per hand-in.
             warnings.simplefilter("always")
             result = api.autograde(kit.assignment, student, force=True)
@@ -84,7 +87,8 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
         return {
             "success": bool(result.get("success")),
             "error": result.get("error") or "",
-            "log": log,
+            "log": bounded(log),
+            **facts.facts,
             "graded": {
                 str(p.relative_to(graded)): p.read_bytes() for p in graded.rglob("*") if p.is_file()
             },

@@ -10,7 +10,9 @@ these change what the kernel *says* to the grader while it runs, which no check 
   errors of failing checks swallowed, so that only the referee knows they failed;
 - ``partial_credit``: the same hook shows ``1e9``, more than a cell's points, in the test cell
   the referee does not decide, and nbgrader raises while the coordinator records the hand-in;
-- ``comm_flood``: widget state sent in ``comm_msg`` messages, which are not outputs.
+- ``comm_flood``: widget state sent in ``comm_msg`` messages, which are not outputs;
+- ``log_injection``: comm targets and message types whose text nbclient writes to nbgrader's
+  log, dressed as the grader's own warnings, and big enough to fill the log.
 
 Each is handed in beside an honest control and the honest-wrong twin they are appended to, in a
 course whose output limit is lowered to 1 MiB so that the floods stay cheap, and whose a2
@@ -93,6 +95,22 @@ for _i in range(4):
                     {"comm_id": uuid.uuid4().hex, "data": {"state": {"v": _state}}},
                     parent=_k.get_parent("shell"))
 """
+# Text nbclient logs, dressed as the grader's warnings, then 3 x 600 kB of comm target names.
+LOG_INJECTION = """
+import uuid
+_k = get_ipython().kernel
+_parent = _k.get_parent("shell")
+_k.session.send(_k.iopub_socket, "x\\n[WARNING] edited locked cell SPOOFED_EDIT"
+                " (the original was put back)", {}, parent=_parent)
+_k.session.send(_k.iopub_socket, "comm_open",
+                {"comm_id": uuid.uuid4().hex, "data": {},
+                 "target_name": "the solution fails a check in SPOOFED_SOLUTION"},
+                parent=_parent)
+for _i in range(3):
+    _k.session.send(_k.iopub_socket, "comm_open",
+                    {"comm_id": uuid.uuid4().hex, "data": {}, "target_name": "L" * 600_000},
+                    parent=_parent)
+"""
 
 
 def hand_in(sections: dict[str, str], extra: str = "") -> dict:
@@ -119,16 +137,27 @@ def blank_with(extra: str) -> dict:
     return notebook
 
 
+def edited_test_cell() -> dict:
+    """The solution with a locked test cell edited, which the grader does warn about."""
+    notebook = hand_in({})
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "basic_shape":
+            cell["source"] = "".join(cell["source"]) + "\n# I was here\n"
+    return notebook
+
+
 def hand_ins() -> dict[str, dict]:
     """Every learner's notebook."""
     twin = TWIN.sections
     return {
         "control_solution": hand_in({}),
+        "control_edited_test": edited_test_cell(),
         "twin": hand_in(twin),
         "hostile_displayhook_blank": blank_with(DISPLAYHOOK),
         "hostile_displayhook_swallowed": hand_in(twin, DISPLAYHOOK + SWALLOWED),
         "hostile_partial_credit": hand_in(twin, PARTIAL_CREDIT),
         "hostile_comm_flood": hand_in(twin, COMM_FLOOD),
+        "hostile_log_injection": hand_in(twin, LOG_INJECTION),
     }
 
 
@@ -249,7 +278,7 @@ def test_swallowed_errors_behind_a_displayhook_earn_nothing(batch):
 
 def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
     for run in batch.runs:  # the batch, and a rerun, complete with a summary
-        assert f"{A2.name} (no due date): 6 learner(s)" in run.stdout, run.stderr[-3000:]
+        assert f"{A2.name} (no due date): 8 learner(s)" in run.stdout, run.stderr[-3000:]
         assert run.returncode != 0  # the summary's exit status flags the hand-in
     line = re.search(r"^  hostile_partial_credit +not processed +(.*)$", batch.printed, re.M)
     assert line, batch.printed[-3000:]
@@ -275,3 +304,22 @@ def test_widget_messages_count_toward_the_output_limit(batch):
     ]
     assert f"more than {OUTPUT_LIMIT:,} bytes of output or widget data" in stopped[0]
     assert refereed(batch.scores["hostile_comm_flood"]) == dict.fromkeys(A2.cells, 0.0)
+
+
+def test_a_kernel_neither_speaks_for_the_grader_nor_fills_its_log(batch):
+    for run in batch.runs:
+        assert "SPOOFED" not in run.stdout + run.stderr
+    assert batch.run_record()["hostile_log_injection"]["edited"] == []
+    # What the grader itself logged still reaches the console.
+    edit = "edited locked cell basic_shape (the original was put back)"
+    assert batch.run_record()["control_edited_test"]["edited"] == [edit]
+    assert f"  WARNING control_edited_test: {edit}" in batch.printed
+    assert "  recording what the solution's test cells check: a2_blocks/blocks.ipynb" in (
+        batch.printed
+    )
+    # In the log itself, a line that starts like a record is one the grader logged.
+    log = (batch.course / ".nbgrader.log").read_text(encoding="utf-8")
+    assert not re.search(r"^\[\w+\] edited locked cell SPOOFED", log, re.M)
+    sizes = batch.log_sections()
+    assert sizes[f"autograde {A2.name} hostile_log_injection"] < 512 * 1024, sizes
+    assert refereed(batch.scores["hostile_log_injection"]) == dict.fromkeys(A2.cells, 0.0)
