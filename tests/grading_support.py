@@ -377,3 +377,24 @@ def course_copy(course: Path, assignment: str, config: str) -> Path:
         shutil.copytree(ROOT / folder / assignment, course / folder / assignment)
     (course / ".venv").symlink_to(ROOT / ".venv")
     return course
+
+
+# What a copy of the whole course holds: grading must leave every one of these files alone.
+COURSE_FILES = ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]
+COURSE_FOLDERS = ["solutions", "exercises", "resnet_ref", "autograder"]
+
+
+def whole_course_copy(course: Path, config: str) -> Path:
+    """A copy of the whole course in the new folder ``course``, with its own ``resnet_ref`` and
+    ``autograder`` (which the hostile tests check that grading leaves alone), this checkout's
+    environment linked, and ``config`` appended to its ``nbgrader_config.py``; returns
+    ``course``."""
+    course.mkdir()
+    for name in COURSE_FILES:
+        shutil.copy(ROOT / name, course)
+    for name in COURSE_FOLDERS:
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (course / ".venv").symlink_to(ROOT / ".venv")
+    with (course / "nbgrader_config.py").open("a") as file:
+        file.write(f"\n{config}")
+    return course

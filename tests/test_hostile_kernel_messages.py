@@ -23,14 +23,13 @@ not decide: an instructor may write such cells.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, assignments, fill_release, read_cells
+from grading_support import assignments, fill_release, read_cells, whole_course_copy
 from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow
@@ -40,8 +39,6 @@ A2 = next(a for a in assignments() if a.name == "a2_blocks")
 TWIN = A2.submissions["mutant_relu_before_add"]
 SOLUTION_CODE = {c.grade_id: c.source for c in read_cells(A2.solution(NOTEBOOK)) if c.solution}
 OUTPUT_LIMIT = 1024 * 1024
-COURSE_FILES = ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]
-COURSE_FOLDERS = ["solutions", "exercises", "resnet_ref", "autograder"]
 
 # A test cell of plain asserts, added to the course's a2 notebook and to every hand-in: the
 # referee does not decide it, so nbgrader counts it from what the kernel shows.
@@ -198,19 +195,12 @@ def batch(tmp_path_factory) -> Batch:
     """Collect and autograde the class, as the README's instructor workflow does, then autograde
     it again (which grades again what the first run could not record)."""
     base = tmp_path_factory.mktemp("kernel-messages")
-    course = base / "course"
-    course.mkdir()
-    for name in COURSE_FILES:
-        shutil.copy(ROOT / name, course)
-    for name in COURSE_FOLDERS:
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (course / ".venv").symlink_to(ROOT / ".venv")
-    with (course / "nbgrader_config.py").open("a") as config:
-        config.write(
-            "\nc.Execute.timeout = 40\nc.ContainedExecute.interrupt_grace = 5\n"
-            "c.SandboxedKernelManager.memory_bytes = 2 * 1024**3\n"
-            f"c.ContainedExecute.output_limit = {OUTPUT_LIMIT}\n"
-        )
+    course = whole_course_copy(
+        base / "course",
+        "c.Execute.timeout = 40\nc.ContainedExecute.interrupt_grace = 5\n"
+        "c.SandboxedKernelManager.memory_bytes = 2 * 1024**3\n"
+        f"c.ContainedExecute.output_limit = {OUTPUT_LIMIT}\n",
+    )
     solution = course / "solutions" / A2.name / f"{NOTEBOOK}.ipynb"
     notebook = json.loads(solution.read_text(encoding="utf-8"))
     notebook["cells"].append(PLAIN_CHECK)

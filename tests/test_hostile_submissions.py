@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,7 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from grading_support import ROOT, assignments, fill_release, hidden_test_lines, read_cells
+from grading_support import (
+    COURSE_FILES,
+    COURSE_FOLDERS,
+    assignments,
+    fill_release,
+    hidden_test_lines,
+    read_cells,
+    whole_course_copy,
+)
 from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow
@@ -40,8 +47,6 @@ CONTROLS = {"control_solution": {}, "control_shortcut_first": "correct_shortcut_
 SECRET = secrets.token_hex(16)
 MARK = f"hostile-{secrets.token_hex(6)}"
 # Copied into the course the batch is graded in: what course.py and the kernels need.
-COURSE_FILES = ["course.py", "nbgrader_config.py", "requirements.lock", "pyproject.toml"]
-COURSE_FOLDERS = ["solutions", "exercises", "resnet_ref", "autograder"]
 
 
 @dataclass
@@ -157,19 +162,12 @@ class Batch:
 def batch(tmp_path_factory) -> Batch:
     """Grade the whole class once, as the README's instructor workflow does."""
     base = tmp_path_factory.mktemp("hostile")
-    course = base / "course"
-    course.mkdir()
-    for name in COURSE_FILES:
-        shutil.copy(ROOT / name, course)
-    for name in COURSE_FOLDERS:
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (course / ".venv").symlink_to(ROOT / ".venv")
     # Shorter limits than a real class gets, so that the hangs cost the test less time.
-    with (course / "nbgrader_config.py").open("a") as config:
-        config.write(
-            "\nc.Execute.timeout = 40\nc.ContainedExecute.interrupt_grace = 5\n"
-            "c.SandboxedKernelManager.memory_bytes = 2 * 1024**3\n"
-        )
+    course = whole_course_copy(
+        base / "course",
+        "c.Execute.timeout = 40\nc.ContainedExecute.interrupt_grace = 5\n"
+        "c.SandboxedKernelManager.memory_bytes = 2 * 1024**3\n",
+    )
     (base / "instructor-notes.txt").write_text(f"the exam key is {SECRET}\n")
     listener = Listener()
     inbox = base / "inbox"
