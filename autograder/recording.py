@@ -22,6 +22,7 @@ import nbformat
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
 from .course_folder import CourseFolder, nbgrader_api
+from .grader_log import one_line
 from .hand_grading import graded_answers, settle
 
 # The steps of ``nbgrader autograde`` that write the gradebook. Workers leave them out (their
@@ -78,9 +79,7 @@ def recording_failed(folder: CourseFolder, assignment: str, student: str, error:
     """After ``error`` stopped the recording of ``student``'s hand-in: score its autograded test
     cells zero in the gradebook and return why, in one line, for the summary."""
     # The error may quote what the kernel showed: one short line of it is enough to act on.
-    said = " ".join(f"{type(error).__name__}: {error}".split())
-    said = said if len(said) <= 200 else f"{said[:200]}..."
-    why = f"its grades could not be recorded ({said})"
+    why = f"its grades could not be recorded ({one_line(f'{type(error).__name__}: {error}', 200)})"
     try:
         with nbgrader_api(folder).gradebook as gradebook:
             gradebook.update_or_create_student(student)
