@@ -11,6 +11,13 @@ a 0, and a score still waiting for hand grading says so:
 - ``grades.csv``, the long table: one row per learner and assignment, with the due date, the
   submission time, the outcome, the raw score, the late penalty, the score, the maximum and the
   points still waiting for hand grading.
+
+Learners choose their display names (and sometimes emails) on the LMS, and a spreadsheet opens a
+cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return as a formula
+(``=HYPERLINK(...)`` becomes a link, ``=cmd|...`` asks to run a program): every such text cell
+is written with a leading ``'``, which spreadsheets show as text (:func:`as_text`). Numbers stay
+numbers. An id that starts so is quoted too, and ``grades`` warns about it, since the LMS will
+not match the quoted id.
 """
 
 from __future__ import annotations
@@ -47,6 +54,27 @@ LONG = (
     "max_score",
     "hand_grading_pending",
 )
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP's list for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(value: str) -> str:
+    """``value`` as a spreadsheet cell that cannot be a formula: a leading ``'`` where it would
+    otherwise start one, unless it is a plain number (``-5``)."""
+    if not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def safe_row(row: dict) -> dict:
+    """Every cell of ``row`` through :func:`as_text`."""
+    return {key: as_text(str(value)) for key, value in row.items()}
 
 
 def number(value: float | None) -> str:
@@ -120,11 +148,22 @@ def export_grades(folder: CourseFolder, wide: Path, long: Path) -> None:
         writer.writeheader()
         for student in students:
             row = rows[student]
-            writer.writerow(dict(row, notes="; ".join(row["notes"])))
+            writer.writerow(safe_row(dict(row, notes="; ".join(row["notes"]))))
     with open(long, "w", newline="", encoding="utf-8") as file:
         writer = csv.DictWriter(file, LONG)
         writer.writeheader()
-        writer.writerows(long_rows)
+        writer.writerows(safe_row(row) for row in long_rows)
+    quoted = [
+        row[key]
+        for row in rows.values()
+        for key in ("student_id", "lms_user_id")
+        if row.get(key) and as_text(row[key]) != row[key]
+    ]
+    if quoted:
+        print(
+            f"WARNING ids written with a leading ' so that a spreadsheet reads them as text,"
+            f" which an LMS will not match: {', '.join(sorted(set(quoted)))}"
+        )
     print(
         f"grades of {len(students)} learner(s) on {len(names)} assignment(s):"
         f" {wide.name} (one row per learner, for an LMS), {long.name} (one row per learner"

@@ -6,10 +6,16 @@ is ``tests/test_instructor_week.py``.
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
+from grading_support import course_copy
 
 from autograder.collect import collect
 from autograder.course_folder import CONFIG_FILE, CourseFolder
@@ -17,6 +23,8 @@ from autograder.deadlines import DAY, LatePolicy, late_by, parse_due_date
 from autograder.roster import read_roster
 
 ASSIGNMENT = "a9_demo"
+ROOT = Path(__file__).resolve().parents[1]
+A6 = "a6_theory"  # a real assignment, for the tests that run course.py on a copy of the course
 
 
 @pytest.fixture
@@ -156,3 +164,48 @@ def test_the_grading_record_is_plain_json(folder):
     assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
     path = folder.root / "grading" / f"{ASSIGNMENT}.json"
     assert json.loads(path.read_text())["ana"]["seconds"] == 3.5
+
+
+def course_py(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python3 course.py ARGS`` in the copy ``course``, as an instructor runs it."""
+    return subprocess.run(
+        [sys.executable, "course.py", *args],
+        cwd=course,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A copy of the course with a6_theory; nothing graded."""
+    # The copy's setup must find the shared .venv up to date: set up here first.
+    done = subprocess.run([sys.executable, "course.py", "setup"], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    return course_copy(tmp_path_factory.mktemp("records") / "course", A6, "")
+
+
+def test_names_from_the_lms_open_as_text_in_a_spreadsheet(course, tmp_path):
+    # Display names are the learners' own: each would be a formula in Excel or LibreOffice.
+    roster = tmp_path / "class.csv"
+    roster.write_text(
+        "id,first_name,last_name,email,lms_user_id\n"
+        'ana,"=HYPERLINK(""http://evil.test"",""grades"")",@SUM(A1),+1@uni.test,-5\n'
+        "ben,Ben,-Ben-,ben@uni.test,42\n",
+        encoding="utf-8",
+    )
+    for args in [["roster", str(roster)], ["due", A6, "2027-01-15 17:00 UTC"], ["grades"]]:
+        done = course_py(course, *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+    for table in ["grades_wide.csv", "grades.csv"]:
+        with open(course / table, newline="", encoding="utf-8") as file:
+            rows = {row["student_id"]: row for row in csv.DictReader(file)}
+        assert rows["ana"]["first_name"] == '\'=HYPERLINK("http://evil.test","grades")'
+        assert rows["ana"]["last_name"] == "'@SUM(A1)"
+        assert rows["ana"]["email"] == "'+1@uni.test"
+        assert rows["ana"]["lms_user_id"] == "-5"  # a number is no formula: kept exact
+        assert rows["ben"]["first_name"] == "Ben"
+        assert rows["ben"]["last_name"] == "'-Ben-"
+        assert rows["ben"]["lms_user_id"] == "42"
