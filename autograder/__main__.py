@@ -13,7 +13,7 @@ from pathlib import Path
 from .autograde import autograde
 from .collect import collect
 from .course_folder import CourseFolder
-from .deadlines import due_date, set_due_date
+from .deadlines import due_date, read_submission_times, set_due_date
 from .exports import export_grades
 from .feedback_pages import write_feedback
 from .hand_grading import print_pending
@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
     collecting = commands.add_parser("collect", help=COMMANDS["collect"])
     collecting.add_argument("assignment")
     collecting.add_argument("folder")
+    collecting.add_argument(
+        "--submitted-at",
+        metavar="FILE.csv",
+        help="the LMS's submission times (columns id, submitted_at), written as each hand-in's"
+        " timestamp.txt in place of any the learner uploaded",
+    )
     grading = commands.add_parser("autograde", help=COMMANDS["autograde"])
     grading.add_argument("assignment")
     grading.add_argument("--student", help="grade only this student")
@@ -105,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         import_roster(folder, args.file)
     elif args.command == "collect":
         assignment = folder.known(args.assignment)
-        collect(folder, assignment, args.folder, timed=due_date(folder, assignment) is not None)
+        times = read_submission_times(Path(args.submitted_at)) if args.submitted_at else None
+        timed = due_date(folder, assignment) is not None
+        collect(folder, assignment, args.folder, timed=timed, times=times)
     elif args.command == "autograde":
         autograde(
             folder,

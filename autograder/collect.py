@@ -1,9 +1,14 @@
 """Collecting hand-ins: ``FOLDER/<student>/`` into ``submitted/<student>/<assignment>/``.
 
 An inbox is what an LMS download or nbgrader's exchange gives: one folder per learner. Each
-folder is copied whole, so the instructor keeps exactly what was received, including
-``timestamp.txt`` (the submission time, which nbgrader compares with the assignment's due
-date). What would stop a hand-in from being graded is said, by learner and file name:
+folder is copied whole, so the instructor keeps exactly what was received. Its
+``timestamp.txt`` is the submission time, which nbgrader compares with the assignment's due
+date; nbgrader's exchange writes it, but in an LMS download it is whatever the learner uploaded
+(a backdated time, or none, which counts as on time). So with ``times`` (``collect
+--submitted-at FILE.csv``: the LMS's own submission times) a learner's ``timestamp.txt`` is never
+kept: the time from the LMS is written in its place, a learner's own that disagrees is reported,
+and so is a learner the file has no time for. What would stop a hand-in from being graded is
+said, by learner and file name:
 
 - a folder with no notebook at all (an empty folder, a PDF instead of the notebook);
 - a file that is not a notebook, or a ``.ipynb`` file that nbformat cannot read;
@@ -20,11 +25,14 @@ learners after it are collected all the same.
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder
+from .deadlines import stamp
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
 
@@ -60,14 +68,36 @@ def matched_names(handed_in: list[str], expected: list[str]) -> dict[str, str]:
     return {}
 
 
+def own_time(path: Path) -> datetime | str | None:
+    """The time a hand-in's own ``timestamp.txt`` gives; None when there is none (no file, or
+    an empty one, which nbgrader reads as no time); a sentence when it is not a time."""
+    if not plain(path):
+        return None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+        return parse_utc(text) if text else None
+    except Exception:  # not text, not a time: dateutil raises several kinds
+        return f"{TIMESTAMP} is not a time"
+
+
+def utc(when: datetime | None) -> str:
+    """A time as the warnings write it."""
+    return f"{when:%Y-%m-%d %H:%M:%S} UTC" if when else "no time"
+
+
 def collect(
-    folder: CourseFolder, assignment: str, inbox: Path | str, timed: bool = False
+    folder: CourseFolder,
+    assignment: str,
+    inbox: Path | str,
+    timed: bool = False,
+    times: dict[str, datetime] | None = None,
 ) -> list[str]:
     """Copy each ``inbox/<student>/`` into ``submitted/<student>/<assignment>/``.
 
     Prints a line per learner, with what was renamed or cannot be graded; returns the
     warnings (one line each, naming the learner) that it printed. ``timed``: the assignment
-    has a due date, so a hand-in without its submission time is worth a warning.
+    has a due date, so a hand-in without its submission time is worth a warning. ``times``:
+    the submission time of each learner, from the LMS, written as their ``timestamp.txt``.
     """
     inbox = Path(inbox).resolve()
     if not inbox.is_dir():
@@ -97,6 +127,10 @@ def collect(
             shutil.copytree(learner, target, ignore=leaving_out(learner, left_out))
             for old, new in renames.items():
                 (target / old).rename(target / new)
+            if times is not None:
+                (target / TIMESTAMP).unlink(missing_ok=True)
+                if learner.name in times:
+                    (target / TIMESTAMP).write_text(stamp(times[learner.name]), encoding="utf-8")
         except OSError as error:  # shutil.Error too: an unreadable file, a full disk
             shutil.rmtree(target, ignore_errors=True)
             line = f"{learner.name}: could not be collected ({error}); nothing of it was kept"
@@ -116,11 +150,27 @@ def collect(
                 found.append(f"{name} is not a notebook of {assignment} ({', '.join(expected)})")
         if not notebooks:
             found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
-        if timed and not plain(learner / TIMESTAMP):
+        own = own_time(learner / TIMESTAMP)
+        if times is not None:
+            lms = times.get(learner.name)
+            if lms is None:
+                found.append("the LMS's times have none for it: it counts as on time")
+            elif plain(learner / TIMESTAMP) and own != lms:
+                said = own if isinstance(own, str) else f"its own {TIMESTAMP} says {utc(own)}"
+                found.append(f"{said}, the LMS {utc(lms)}: the LMS's time is kept")
+        elif isinstance(own, str):
+            found.append(f"{own}: nbgrader will not grade the hand-in")
+        elif timed and own is None:
             found.append(f"no {TIMESTAMP}: the submission time is unknown, so it counts as on time")
         for line in found:
             warnings.append(f"{learner.name}: {line}")
             print(f"  WARNING {learner.name}: {line}")
+    if timed and times is None:
+        print(
+            f"submission times: each hand-in's own {TIMESTAMP}. nbgrader's exchange writes it,"
+            " but in an LMS download a learner can have written it: give the LMS's times with"
+            " --submitted-at FILE.csv (columns id, submitted_at)"
+        )
     return warnings
 
 

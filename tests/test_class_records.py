@@ -19,7 +19,13 @@ from grading_support import course_copy
 
 from autograder.collect import collect
 from autograder.course_folder import CONFIG_FILE, CourseFolder
-from autograder.deadlines import DAY, LatePolicy, late_by, parse_due_date
+from autograder.deadlines import (
+    DAY,
+    LatePolicy,
+    late_by,
+    parse_due_date,
+    read_submission_times,
+)
 from autograder.roster import read_roster
 
 ASSIGNMENT = "a9_demo"
@@ -124,6 +130,45 @@ def test_collect_again_replaces_the_hand_in_and_asks_for_times_when_due(folder, 
     assert warnings == [
         "ana: no timestamp.txt: the submission time is unknown, so it counts as on time"
     ]
+
+
+def test_the_lms_times_replace_every_timestamp_a_learner_uploaded(folder, tmp_path):
+    inbox = inbox_of(
+        tmp_path,
+        {
+            "ana": {"demo.ipynb": notebook_text(), "timestamp.txt": "2027-01-01 10:00:00 UTC"},
+            "ben": {"demo.ipynb": notebook_text(), "timestamp.txt": "soon"},
+            "cy": {"demo.ipynb": notebook_text(), "timestamp.txt": "2020-01-01 00:00:00 UTC"},
+        },
+    )
+    times = tmp_path / "times.csv"
+    times.write_text(
+        "\ufeffid,submitted_at\nana,2027-01-01 10:00 UTC\nben,2027-01-02T11:00:00+01:00\n"
+    )
+    warnings = collect(folder, ASSIGNMENT, inbox, timed=True, times=read_submission_times(times))
+    assert warnings == [
+        "ben: timestamp.txt is not a time, the LMS 2027-01-02 10:00:00 UTC: the LMS's time is kept",
+        "cy: the LMS's times have none for it: it counts as on time",
+    ]
+    submitted = folder.submitted
+    stamp = submitted / "ben" / ASSIGNMENT / "timestamp.txt"
+    assert stamp.read_text() == "2027-01-02 10:00:00.000000 UTC"
+    assert not (submitted / "cy" / ASSIGNMENT / "timestamp.txt").exists()  # never the learner's
+    # Without the LMS's times, a timestamp.txt nbgrader cannot read is named at once.
+    warnings = collect(folder, ASSIGNMENT, inbox)
+    assert warnings == ["ben: timestamp.txt is not a time: nbgrader will not grade the hand-in"]
+
+
+def test_lms_times_are_read_with_clear_errors(tmp_path):
+    times = tmp_path / "times.csv"
+    for text, error in [
+        ("id,time\nana,2027-01-01 10:00 UTC\n", "it needs id and submitted_at"),
+        ("id,submitted_at\nana,2027-01-01 10:00\n", "line 2: cannot read ana's .* with its zone"),
+        ("id,submitted_at\nana,2027-01-01 10:00Z\nana,2027-01-02 10:00Z\n", "line 3: ana has"),
+    ]:
+        times.write_text(text)
+        with pytest.raises(SystemExit, match=error):
+            read_submission_times(times)
 
 
 def test_a_roster_is_read_with_clear_errors(tmp_path):

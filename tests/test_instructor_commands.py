@@ -7,6 +7,7 @@ without the sandbox, refusing to grade without bubblewrap, noticing a stale inst
 and the one-line errors for a wrong assignment or an empty inbox.
 """
 
+import csv
 import os
 import re
 import shutil
@@ -115,3 +116,34 @@ def test_an_empty_inbox_says_what_it_expects(course, tmp_path):
     assert f"no submissions in {tmp_path}: expected {tmp_path}/<student>/<notebook>.ipynb" in (
         done.stderr
     )
+
+
+def test_the_lms_submission_time_beats_a_backdated_timestamp_txt(course, tmp_path):
+    # An LMS download holds what the learner uploaded: here a timestamp.txt of their own, a
+    # day before the due date. The LMS's times say they handed in two days after it.
+    inbox = tmp_path / "lms"
+    (inbox / "finn").mkdir(parents=True)
+    shutil.copy(course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", inbox / "finn")
+    (inbox / "finn" / "timestamp.txt").write_text("2027-01-14 17:00:00.000000 UTC")
+    times = tmp_path / "times.csv"
+    times.write_text("id,submitted_at\nfinn,2027-01-17T10:00:00+01:00\n")
+    assert course_py(course, "due", ASSIGNMENT, "2027-01-15 17:00 UTC").returncode == 0
+    try:
+        done = course_py(course, "collect", ASSIGNMENT, str(inbox), "--submitted-at", str(times))
+        assert done.returncode == 0, done.stderr
+        assert (
+            "WARNING finn: its own timestamp.txt says 2027-01-14 17:00:00 UTC, the LMS"
+            " 2027-01-17 09:00:00 UTC: the LMS's time is kept"
+        ) in done.stdout
+        done = course_py(course, "autograde", ASSIGNMENT, "--student", "finn")
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert course_py(course, "grades").returncode == 0
+        with open(course / "grades.csv", newline="", encoding="utf-8") as file:
+            (row,) = [r for r in csv.DictReader(file) if r["student_id"] == "finn"]
+        assert row["timestamp"] == "2027-01-17 09:00:00 UTC"
+        assert float(row["seconds_late"]) == (24 + 16) * 3600
+        # Two started days late: 20% of the raw score.
+        assert float(row["late_submission_penalty"]) == pytest.approx(0.2 * float(row["raw_score"]))
+    finally:
+        # The other tests here grade without a due date.
+        course_py(course, "due", ASSIGNMENT, "2099-01-01 00:00 UTC")
