@@ -5,7 +5,9 @@ graded notebook to ``feedback/<student>/<assignment>/<notebook>.html``, without 
 mark schemes and with long lines wrapped (:mod:`autograder.feedback`). A learner whose hand-in
 could not be graded (no notebook under the expected name, or a file that is not a notebook)
 gets ``NOT_GRADED.html`` there instead, which says what was received, what was expected and
-what to do: otherwise that learner would get nothing, and nothing would say why.
+what to do: otherwise that learner would get nothing, and nothing would say why. A hand-in whose
+notebooks were fine but that the grader failed on (nbgrader stopped on it, or its grades could
+not be recorded) is not the learner's to fix: its page says so, and asks for no new hand-in.
 
 Then each learner's pages for the assignment go into ``feedback/zips/<assignment>/<student>.zip``
 (the pages at the top of the zip), to upload to a learning platform. ``<student>`` is the
@@ -20,8 +22,9 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from .autograde import hand_in_problem
 from .collect import TIMESTAMP, expected_notebooks
-from .course_folder import CourseFolder, append_log, check, nbgrader_api
+from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .outcomes import NOT_PROCESSED, class_outcomes
 
 NOT_GRADED = "NOT_GRADED.html"
@@ -101,6 +104,25 @@ def write_not_graded(folder: CourseFolder, assignment: str, student: str, reason
     def items(lines: list[str]) -> str:
         return "".join(f"<li>{html.escape(line)}</li>" for line in lines)
 
+    if hand_in_problem(folder, assignment, student):
+        summary = (
+            "The grader could not grade what you handed in for this assignment, so it scores"
+            " nothing for now."
+        )
+        to_do = f"""Open the notebook you were given in Jupyter, write your answers in it, save it
+(File &gt; Save) and hand it in again under its own name:
+<code>{html.escape(", ".join(expected))}</code>. Do not rename it, and do not hand in an
+export of it (.html, .pdf, .py). If you cannot hand in again, ask your instructor."""
+    else:
+        # Telling this learner to rename or redo a notebook that was fine would be false.
+        summary = (
+            "Your notebook arrived under its own name and reads as a notebook, but the grader"
+            " failed on it, so it scores nothing for now."
+        )
+        to_do = """This is for your instructor to look into: the grading summary shows them
+this failure. Nothing in your notebook needs changing for it, and you need not hand it in
+again unless your instructor asks you to."""
+    reason = reason.removesuffix(f" (see {LOG_FILE})")  # the instructor's log, not theirs
     title = f"{assignment}: your hand-in could not be graded"
     page = f"""<!DOCTYPE html>
 <html lang="en">
@@ -115,8 +137,7 @@ code {{ white-space: pre-wrap; }}
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p>The grader could not grade what you handed in for this assignment, so it scores nothing
-for now.</p>
+<p>{html.escape(summary)}</p>
 <h2>What went wrong</h2>
 <p>{html.escape(reason)}</p>
 <h2>What we received</h2>
@@ -124,10 +145,7 @@ for now.</p>
 <h2>What we expected</h2>
 <ul>{items([f"{name}: the notebook you were given, filled in" for name in expected])}</ul>
 <h2>What to do</h2>
-<p>Open the notebook you were given in Jupyter, write your answers in it, save it
-(File &gt; Save) and hand it in again under its own name:
-<code>{html.escape(", ".join(expected))}</code>. Do not rename it, and do not hand in an
-export of it (.html, .pdf, .py). If you cannot hand in again, ask your instructor.</p>
+<p>{to_do}</p>
 </body>
 </html>
 """

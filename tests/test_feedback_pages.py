@@ -1,9 +1,10 @@
 """The feedback a learner reads (``autograder/feedback_pages.py``), from a real grading run.
 
 A copy of the course with one quick assignment (a6_theory) and a 5 s cell time limit grades
-four hand-ins with the real ``course.py autograde`` (sandbox, referee): the instructor's
+five hand-ins with the real ``course.py autograde`` (sandbox, referee): the instructor's
 solution (alice); one whose ``count_paths`` is wrong and whose ``paths_of_length`` loops
-forever (bob); a file that is not a notebook (carol); the notebook under another name (dave).
+forever (bob); a file that is not a notebook (carol); the notebook under another name (dave);
+the solution with a ``timestamp.txt`` that is not a time, which nbgrader fails on (erin).
 Then the feedback is written, first for one learner at a time, then for the class, and read
 as a learner would: the page, in headless Chromium, and the zip for the learning platform.
 """
@@ -85,7 +86,7 @@ def course(tmp_path_factory) -> Path:
     # The hand-ins, put in submitted/ by hand (one of the ways the README names).
     def hand_in(student: str, name: str) -> Path:
         folder = copy / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         return folder / name
 
     shutil.copy(copy / "solutions" / ASSIGNMENT / NOTEBOOK, hand_in("alice", NOTEBOOK))
@@ -96,13 +97,15 @@ def course(tmp_path_factory) -> Path:
     nbformat.write(nb, hand_in("bob", NOTEBOOK))
     hand_in("carol", NOTEBOOK).write_text("my answers: 2**n and comb(n, k)\n")
     shutil.copy(copy / "exercises" / ASSIGNMENT / NOTEBOOK, hand_in("dave", "my_theory.ipynb"))
+    shutil.copy(copy / "solutions" / ASSIGNMENT / NOTEBOOK, hand_in("erin", NOTEBOOK))
+    hand_in("erin", "timestamp.txt").write_text("when the bus came\n")
 
     done = run(copy, sys.executable, "course.py", "autograde", ASSIGNMENT)
     log = done.stdout[-3000:] + done.stderr[-3000:]
-    assert done.returncode != 0, log  # bob was contained, carol and dave not graded
+    assert done.returncode != 0, log  # bob was contained, carol, dave and erin not graded
     for student in ["alice", "bob"]:
         assert (copy / "autograded" / student / ASSIGNMENT / NOTEBOOK).is_file(), log
-    for student in ["carol", "dave"]:
+    for student in ["carol", "dave", "erin"]:
         assert not list((copy / "autograded").glob(f"{student}/{ASSIGNMENT}/*.ipynb")), log
     return copy
 
@@ -199,6 +202,19 @@ def test_a_hand_in_that_was_not_processed_gets_a_page_that_says_so(
     assert f"{student} (" in class_feedback.stdout.split("not graded, told so in")[1]
 
 
+def test_a_hand_in_the_grader_failed_on_is_not_blamed_on_the_learner(course, class_feedback):
+    # erin's notebook was fine: telling her to rename it and hand it in again would be false.
+    folder = course / "feedback" / "erin" / ASSIGNMENT
+    assert sorted(p.name for p in folder.iterdir()) == ["NOT_GRADED.html"]
+    text = (folder / "NOT_GRADED.html").read_text(encoding="utf-8")
+    assert "arrived under its own name and reads as a notebook, but the grader failed" in text
+    assert "nbgrader could not grade it: " in text
+    assert "hand it in again under its own name" not in text
+    assert "you need not hand it in\nagain unless your instructor asks you to" in text
+    assert ".nbgrader.log" not in text  # the instructor's file, not the learner's
+    assert "erin (nbgrader could not grade it" in class_feedback.stdout
+
+
 def test_student_writes_that_learners_feedback_only(one_at_a_time):
     zips = f"zips/{ASSIGNMENT}"
     assert one_at_a_time["alice"] == {f"alice/{ASSIGNMENT}/theory.html", f"{zips}/alice.zip"}
@@ -215,6 +231,7 @@ def test_each_learners_zip_holds_their_pages(course, class_feedback):
         "bob.zip",
         "carol.zip",
         "dave.zip",
+        "erin.zip",
     ]
     for student, pages in [
         ("alice", ["theory.html"]),
