@@ -35,6 +35,7 @@ told to grade unsandboxed on purpose: then every line it prints says so.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import math
@@ -58,6 +59,7 @@ from .outcomes import (
     NEED_A_LOOK,
     NOT_PROCESSED,
     REFUSED_CELLS,
+    RUNS,
     Outcome,
     class_outcomes,
     run_record,
@@ -66,6 +68,7 @@ from .outcomes import (
 from .recording import record_graded, recording_failed
 
 UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
+LOCK = "autograde.lock"  # in grading/: held by the course's one running autograde
 LOOK_FOR = {
     NOT_PROCESSED: "not processed (nothing could be graded or recorded: see why above)",
     CONTAINED: "contained (stopped by the grader: a cell timed out, the kernel died or flooded)",
@@ -91,6 +94,32 @@ class Prefixed:
     def flush(self) -> None:
         """Flush the underlying stream."""
         self.stream.flush()
+
+
+@contextlib.contextmanager
+def only_autograde(folder: CourseFolder, assignment: str):
+    """Hold the course's autograde lock while the block runs; exit, saying who holds it, if
+    another autograde does."""
+    # Two autogrades of one course (two terminals) would both rewrite autograded/, the run
+    # records and the gradebook, which has one writer by design. The kernel drops an flock
+    # when its process ends, however it ends, so a killed run leaves no stale lock behind.
+    path = folder.root / RUNS / LOCK
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another autograde"
+            raise SystemExit(
+                f"{holder} is running in this course ({path} is locked): wait for it to end,"
+                f" or stop it with Ctrl-C, then run this command again (it resumes)"
+            ) from None
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        lock.truncate(0)
+        lock.write(f"autograde {assignment} (process {os.getpid()}, started {started})\n")
+        lock.flush()
+        yield
 
 
 def hand_in_problem(folder: CourseFolder, assignment: str, student: str) -> str | None:
@@ -266,6 +295,31 @@ def autograde(
         )
     if not sandbox:
         sys.stdout = Prefixed(sys.stdout, UNSANDBOXED)
+    with only_autograde(folder, assignment):
+        kernels = kernel_settings(sandbox, warm)
+        grade_class(folder, assignment, students, kernels, workers, scheduler, force)
+        outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
+        print_summary(folder, assignment, outcomes)
+    act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]
+    if act_on:
+        print(f"{assignment}: {len(act_on)} hand-in(s) need a look")
+        for outcome, meaning in LOOK_FOR.items():
+            named = [o.student for o in act_on if o.outcome == outcome]
+            if named:
+                print(f"  {meaning}: {', '.join(named)}")
+        raise SystemExit(f"{assignment}: {len(act_on)} hand-in(s) need a look (see above)")
+
+
+def grade_class(
+    folder: CourseFolder,
+    assignment: str,
+    students: list[str],
+    kernels: dict,
+    workers: int | None,
+    scheduler: str | None,
+    force: bool,
+) -> None:
+    """Grade those of ``students``' hand-ins that need it (see :func:`autograde`)."""
     version = grading_version(folder, assignment)
     before = run_record(folder, assignment)
     print(f"{assignment}: {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
@@ -331,7 +385,6 @@ def autograde(
             print(f"  WARNING {name}: {edit}")
         sys.stdout.flush()
 
-    kernels = kernel_settings(sandbox, warm)
     with contextlib.ExitStack() as stack:
         if to_grade:  # the workers start, and warm up, while the assignment is registered
             starting = grading_workers(len(to_grade), workers, scheduler, kernels)
@@ -342,16 +395,6 @@ def autograde(
         register(folder, assignment)
         if to_grade:
             grade_on_workers(client, folder, assignment, to_grade, kernels, record)
-    outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
-    print_summary(folder, assignment, outcomes)
-    act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]
-    if act_on:
-        print(f"{assignment}: {len(act_on)} hand-in(s) need a look")
-        for outcome, meaning in LOOK_FOR.items():
-            named = [o.student for o in act_on if o.outcome == outcome]
-            if named:
-                print(f"  {meaning}: {', '.join(named)}")
-        raise SystemExit(f"{assignment}: {len(act_on)} hand-in(s) need a look (see above)")
 
 
 def print_summary(folder: CourseFolder, assignment: str, outcomes: list[Outcome]) -> None:
