@@ -16,6 +16,15 @@ said, by learner and file name:
   names a second download). When it is the only notebook handed in for the only notebook the
   learner is missing, it is renamed to the expected name, and the rename is reported.
 
+A folder whose name cannot be a learner's id (:func:`autograder.roster.id_problem`: a name
+nbgrader would read as a file pattern, one a spreadsheet would open as a formula, control
+characters) stays in the inbox, reported with the reason, to be renamed; so do macOS's
+``__MACOSX`` folders, which unzipping a Mac's zip leaves beside the learners'. A name is
+collected in Unicode's composed form (NFC), the form an LMS export has, whatever form the zip
+gave it (a second folder of the same name in another form is reported, not collected). Names
+that differ only in case are collected and reported: on a case-insensitive disk they are one
+folder.
+
 Links and special files are left in the inbox and reported, never followed: ``unzip`` makes the
 links a zip holds, and copying one would copy what it points at (the instructor's solution
 notebook, say) as the learner's hand-in. A hand-in that cannot be copied is reported, and the
@@ -33,8 +42,10 @@ from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder
 from .deadlines import stamp
+from .roster import id_problem, learner_id
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
+MACOS_ZIP_FOLDER = "__MACOSX"  # the metadata a Mac puts in a zip, not a learner
 
 
 def plain(path: Path) -> bool:
@@ -106,20 +117,35 @@ def collect(
     if not learners:
         raise SystemExit(f"no submissions in {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
     expected = expected_notebooks(folder, assignment)
-    warnings = []
+    warnings, collected = [], []
+
+    def warn(line: str) -> None:
+        warnings.append(line)
+        print(f"  WARNING {line}")
+
     for learner in learners:
         if not plain(learner):
-            line = f"{learner.name}: is a link, not a folder: not collected"
-            warnings.append(line)
-            print(f"  WARNING {line}")
+            warn(f"{learner.name}: is a link, not a folder: not collected")
             continue
+        if learner.name == MACOS_ZIP_FOLDER:
+            print(f"left out {learner.name}: macOS's metadata of the zip, not a learner")
+            continue
+        student = learner_id(learner.name)
+        problem = id_problem(student)
+        if problem:
+            warn(f"{student!r}: the folder name {problem}: not collected; rename it")
+            continue
+        if student in collected:
+            warn(f"{learner.name!r}: {student} again, in another Unicode form: not collected")
+            continue
+        collected.append(student)
         files = sorted(
             p for p in learner.iterdir() if plain(p) and p.is_file() and p.name != TIMESTAMP
         )
         problems = {p.name: notebook_problem(p) for p in files}
         notebooks = [name for name, problem in problems.items() if problem is None]
         renames = matched_names(notebooks, expected)
-        target = folder.submitted / learner.name / assignment
+        target = folder.submitted / student / assignment
         left_out = []
         try:
             if target.exists():
@@ -129,16 +155,14 @@ def collect(
                 (target / old).rename(target / new)
             if times is not None:
                 (target / TIMESTAMP).unlink(missing_ok=True)
-                if learner.name in times:
-                    (target / TIMESTAMP).write_text(stamp(times[learner.name]), encoding="utf-8")
+                if student in times:
+                    (target / TIMESTAMP).write_text(stamp(times[student]), encoding="utf-8")
         except OSError as error:  # shutil.Error too: an unreadable file, a full disk
             shutil.rmtree(target, ignore_errors=True)
-            line = f"{learner.name}: could not be collected ({error}); nothing of it was kept"
-            warnings.append(line)
-            print(f"  WARNING {line}")
+            warn(f"{student}: could not be collected ({error}); nothing of it was kept")
             continue
         received = ", ".join(p.name for p in files) or "nothing"
-        print(f"collected {learner.name}: {received}")
+        print(f"collected {student}: {received}")
         found = [f"{name} is a link or a special file: not collected" for name in left_out]
         for old, new in renames.items():
             found.append(f"{old} renamed to {new}, the notebook it replaces")
@@ -152,7 +176,7 @@ def collect(
             found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
         own = own_time(learner / TIMESTAMP)
         if times is not None:
-            lms = times.get(learner.name)
+            lms = times.get(student)
             if lms is None:
                 found.append("the LMS's times have none for it: it counts as on time")
             elif plain(learner / TIMESTAMP) and own != lms:
@@ -163,8 +187,16 @@ def collect(
         elif timed and own is None:
             found.append(f"no {TIMESTAMP}: the submission time is unknown, so it counts as on time")
         for line in found:
-            warnings.append(f"{learner.name}: {line}")
-            print(f"  WARNING {learner.name}: {line}")
+            warn(f"{student}: {line}")
+    by_case: dict[str, list[str]] = {}
+    for student in collected:
+        by_case.setdefault(student.casefold(), []).append(student)
+    for names in by_case.values():
+        if len(names) > 1:
+            warn(
+                f"{', '.join(names)}: names that differ only in case, one folder on a"
+                " case-insensitive disk (macOS, Windows): keep the course folder off such a disk"
+            )
     if timed and times is None:
         print(
             f"submission times: each hand-in's own {TIMESTAMP}. nbgrader's exchange writes it,"

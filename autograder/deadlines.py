@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import math
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def read_submission_times(path: Path) -> dict[str, datetime]:
     times = {}
     for line, row in enumerate(rows, 2):
         row = {name.strip(): (value or "").strip() for name, value in row.items() if name}
-        student, text = row["id"], row["submitted_at"]
+        student, text = unicodedata.normalize("NFC", row["id"]), row["submitted_at"]
         if student in times:
             raise SystemExit(f"{path}, line {line}: {student} has a time already")
         try:

@@ -5,16 +5,48 @@ own ``nbgrader db student import``: ``id`` (the learner's folder name in ``submi
 ``first_name``, ``last_name``, ``email`` and ``lms_user_id`` (optional), and adds or updates each
 learner in the gradebook. From then on the autograde summary lists learners of the roster who
 handed nothing in as "not submitted", and the grade exports carry names, emails and LMS ids.
+
+Spreadsheets in many languages save CSV with ``;`` or tabs between values, so the separator is
+read from the header row. A row with more values than the header has columns (a name with an
+unquoted comma in it) is an error, never a silent shift of every later column. An id must be
+usable as a folder name that nbgrader can grade and an LMS can match (:func:`id_problem`), and
+is read in Unicode's composed form, as ``collect`` writes folder names (:func:`learner_id`).
 """
 
 from __future__ import annotations
 
 import csv
+import unicodedata
 from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
 
 COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")
+# nbgrader finds a learner's notebooks with a glob pattern that holds the id.
+GLOB = set("[]*?")
+# What a spreadsheet opens as a formula (see autograder.exports).
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def learner_id(name: str) -> str:
+    """``name`` in Unicode's composed form (NFC): a Mac writes ``é`` in a zip's folder names as
+    ``e`` and an accent (NFD), an LMS export as one character; both must be one learner."""
+    return unicodedata.normalize("NFC", name)
+
+
+def id_problem(student: str) -> str | None:
+    """Why ``student`` cannot be a learner's id, or None when it can."""
+    if not student.strip():
+        return "is empty"
+    if student != student.strip() or any(ord(c) < 32 or ord(c) == 127 for c in student):
+        return "has spaces at an end, or control characters (a tab, a line break)"
+    if GLOB & set(student):
+        return "has one of [ ] * ?, which nbgrader reads as a file name pattern"
+    if student.startswith(FORMULA_START):
+        return "starts with = + - or @, which a spreadsheet opens as a formula"
+    if student.startswith("."):
+        return "starts with '.', a hidden folder"
+    return None
 
 
 def read_roster(path: Path) -> list[dict[str, str]]:
@@ -24,8 +56,11 @@ def read_roster(path: Path) -> list[dict[str, str]]:
             f"no roster file {path}: write a CSV file with columns {', '.join(COLUMNS)}"
         )
     with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: spreadsheet exports
-        reader = csv.DictReader(file)
-        rows = list(reader)
+        first = file.readline()
+        file.seek(0)
+        separator = max(",;\t", key=first.count)
+        reader = csv.DictReader(file, delimiter=separator)
+        rows = [(reader.line_num, row) for row in reader]
     header = [name.strip() for name in reader.fieldnames or []]
     unknown = [name for name in header if name not in COLUMNS]
     if "id" not in header or unknown:
@@ -34,10 +69,17 @@ def read_roster(path: Path) -> list[dict[str, str]]:
             f" {', '.join(COLUMNS[1:])}" + (f" (unknown: {', '.join(unknown)})" if unknown else "")
         )
     learners = []
-    for line, row in enumerate(rows, 2):
-        row = {name.strip(): (value or "").strip() for name, value in row.items() if name}
-        if not row["id"]:
-            raise SystemExit(f"{path}, line {line}: the learner has no id")
+    for line, row in rows:
+        if None in row:  # csv puts the values beyond the header's columns there
+            raise SystemExit(
+                f"{path}, line {line}: more values than columns ({', '.join(header)}); a value"
+                f" with {separator!r} in it must be in double quotes"
+            )
+        row = {name.strip(): (value or "").strip() for name, value in row.items()}
+        row["id"] = learner_id(row["id"])
+        problem = id_problem(row["id"])
+        if problem:
+            raise SystemExit(f"{path}, line {line}: the id {row['id']!r} {problem}")
         learners.append(row)
     ids = [row["id"] for row in learners]
     repeated = sorted({i for i in ids if ids.count(i) > 1})

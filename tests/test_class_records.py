@@ -254,3 +254,44 @@ def test_names_from_the_lms_open_as_text_in_a_spreadsheet(course, tmp_path):
         assert rows["ben"]["first_name"] == "Ben"
         assert rows["ben"]["last_name"] == "'-Ben-"
         assert rows["ben"]["lms_user_id"] == "42"
+
+
+def test_odd_folder_names_are_refused_or_made_one_learner_by_the_real_collect(course, tmp_path):
+    nfd, nfc = "Jose\u0301", "Jos\u00e9"  # a Mac's zip writes é as e and an accent
+    inbox = inbox_of(
+        tmp_path,
+        {
+            name: {"theory.ipynb": notebook_text()}
+            for name in ["[abc]", "=cmd", "-rf", ".hidden", nfd, "Ana", "ana", "x y"]
+        },
+    )
+    (inbox / "__MACOSX" / "ana").mkdir(parents=True)
+    (inbox / "__MACOSX" / "ana" / "._theory.ipynb").write_bytes(b"\x00\x05")
+    done = course_py(course, "collect", A6, str(inbox))
+    assert done.returncode == 0, done.stderr
+    for name, why in [
+        ("[abc]", "has one of [ ] * ?, which nbgrader reads as a file name pattern"),
+        ("=cmd", "starts with = + - or @, which a spreadsheet opens as a formula"),
+        ("-rf", "starts with = + - or @"),
+        (".hidden", "starts with '.', a hidden folder"),
+    ]:
+        assert f"WARNING {name!r}: the folder name {why}" in done.stdout
+    assert "left out __MACOSX: macOS's metadata of the zip, not a learner" in done.stdout
+    assert "WARNING Ana, ana: names that differ only in case" in done.stdout
+    students = sorted(p.name for p in (course / "submitted").iterdir())
+    assert students == sorted(["Ana", "ana", nfc, "x y"])
+    # The roster names the same learner in the LMS's form, separated by ';' as many
+    # spreadsheets save it: one learner, with the name.
+    roster = tmp_path / "class.csv"
+    roster.write_text(f"id;first_name\n{nfc};Jos\u00e9\n", encoding="utf-8")
+    assert course_py(course, "roster", str(roster)).returncode == 0
+    # A name with an unquoted comma would shift every later column: refused, with its line.
+    roster.write_text("id,first_name,last_name,email\nana,Ana,Smith, Jr.,ana@uni.test\n")
+    done = course_py(course, "roster", str(roster))
+    assert done.returncode != 0
+    assert "class.csv, line 2: more values than columns" in done.stderr
+    roster.write_text(f"id\n{nfd}\n")
+    assert read_roster(roster) == [{"id": nfc}]
+    roster.write_text(f"id\n{nfd}\n[abc]\n")
+    done = course_py(course, "roster", str(roster))
+    assert "class.csv, line 3: the id '[abc]' has one of [ ] * ?" in done.stderr
