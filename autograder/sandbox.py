@@ -41,9 +41,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 
+import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, Type
+from traitlets import Bool, Integer, Type, default
 
 BWRAP = "bwrap"
 MiB = 1024 * 1024
@@ -272,13 +274,48 @@ class KernelTemplate:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class PromptKernelClient(AsyncKernelClient):
-    """A kernel client that is ready as soon as the kernel has answered on both channels.
+class SandboxKernelClient(AsyncKernelClient):
+    """The grader's client of a sandboxed kernel: ready promptly, and deaf to oversized messages.
 
     jupyter_client's ``wait_for_ready`` ends by listening to IOPub until it has been quiet
     for 0.2 s, to drop the kernel's start-up messages: idle time for every notebook graded.
     nbclient reads on IOPub only the messages of the cell it runs, so those can stay.
+
+    ZeroMQ hands a message over only once it has received all of it, so a kernel that sends
+    one huge message (``print`` of a gigabyte string, by mistake or not) would have the grader
+    hold it whole before any limit could count it. The sockets of this client refuse any
+    message part larger than ``message_bytes``: ZeroMQ cuts the connection instead, and
+    :meth:`cut_off` tells the grader that it happened.
     """
+
+    message_bytes = Integer(64 * MiB, help="bytes of the largest message part the kernel may send")
+
+    @default("context")
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True  # so that the client destroys it when it goes
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, self.message_bytes)
+        return context
+
+    def start_channels(self, *args, **kwargs) -> None:
+        """Start the channels, and watch the two that nbclient reads for a cut connection."""
+        super().start_channels(*args, **kwargs)
+        self._watches = [
+            channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+            for channel in (self.iopub_channel, self.shell_channel)
+        ]
+
+    def stop_channels(self) -> None:
+        """Stop the channels and their watches."""
+        for watch in getattr(self, "_watches", []):
+            watch.close(linger=0)
+        self._watches = []
+        super().stop_channels()
+
+    def cut_off(self) -> bool:
+        """Whether a connection to the kernel was cut since the channels started: the kernel
+        sent an oversized message, or it closed the connection itself."""
+        return any(zmq.Socket.shadow(watch.underlying).poll(0) for watch in self._watches)
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         """Return once the kernel has answered a kernel_info request on the shell channel and
@@ -307,7 +344,7 @@ class PromptKernelClient(AsyncKernelClient):
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox, one fresh user id each."""
 
-    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
+    client_factory = Type(SandboxKernelClient, klass=AsyncKernelClient)
 
     memory_bytes = Integer(Limits.memory_bytes, help="RLIMIT_DATA of the kernel").tag(config=True)
     processes = Integer(Limits.processes, help="RLIMIT_NPROC of the kernel").tag(config=True)
@@ -315,6 +352,12 @@ class SandboxedKernelManager(AsyncKernelManager):
     file_bytes = Integer(Limits.file_bytes, help="RLIMIT_FSIZE of the kernel").tag(config=True)
     scratch_bytes = Integer(Limits.scratch_bytes, help="size of its scratch folders").tag(
         config=True
+    )
+    # ContainedExecute sets it to its output limit: one part larger than the whole allowance is
+    # a flood, and refusing it at the socket keeps it out of the grader's memory.
+    message_bytes = Integer(
+        SandboxKernelClient.message_bytes.default_value,
+        help="bytes of the largest message part the kernel may send",
     )
     warm_start = Bool(
         True,
@@ -337,6 +380,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = str(self.private / "kernel.json")
         self.ip = str(self.private / "kernel-ipc")
         self.referee_socket = self.private / "referee.sock"
+
+    def client(self, **kwargs) -> SandboxKernelClient:
+        """A client of this manager's kernel, whose sockets refuse oversized messages."""
+        return super().client(message_bytes=self.message_bytes, **kwargs)
 
     def limits(self) -> Limits:
         """The limits this manager's traits set."""

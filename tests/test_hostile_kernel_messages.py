@@ -11,6 +11,8 @@ these change what the kernel *says* to the grader while it runs, which no check 
 - ``partial_credit``: the same hook shows ``1e9``, more than a cell's points, in the test cell
   the referee does not decide, and nbgrader raises while the coordinator records the hand-in;
 - ``comm_flood``: widget state sent in ``comm_msg`` messages, which are not outputs;
+- ``one_message``: a single print larger than the whole output limit, which the grader would
+  have to hold whole before it could count it;
 - ``log_injection``: comm targets and message types whose text nbclient writes to nbgrader's
   log, dressed as the grader's own warnings, and big enough to fill the log.
 
@@ -92,6 +94,10 @@ for _i in range(4):
                     {"comm_id": uuid.uuid4().hex, "data": {"state": {"v": _state}}},
                     parent=_k.get_parent("shell"))
 """
+# One 8 MiB message: eight times the output limit at once.
+ONE_MESSAGE = """
+print("o" * (8 * 1024 * 1024))
+"""
 # Text nbclient logs, dressed as the grader's warnings, then 3 x 600 kB of comm target names.
 LOG_INJECTION = """
 import uuid
@@ -154,6 +160,7 @@ def hand_ins() -> dict[str, dict]:
         "hostile_displayhook_swallowed": hand_in(twin, DISPLAYHOOK + SWALLOWED),
         "hostile_partial_credit": hand_in(twin, PARTIAL_CREDIT),
         "hostile_comm_flood": hand_in(twin, COMM_FLOOD),
+        "hostile_one_message": hand_in(twin, ONE_MESSAGE),
         "hostile_log_injection": hand_in(twin, LOG_INJECTION),
     }
 
@@ -268,7 +275,7 @@ def test_swallowed_errors_behind_a_displayhook_earn_nothing(batch):
 
 def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
     for run in batch.runs:  # the batch, and a rerun, complete with a summary
-        assert f"{A2.name} (no due date): 8 learner(s)" in run.stdout, run.stderr[-3000:]
+        assert f"{A2.name} (no due date): 9 learner(s)" in run.stdout, run.stderr[-3000:]
         assert run.returncode != 0  # the summary's exit status flags the hand-in
     line = re.search(r"^  hostile_partial_credit +not processed +(.*)$", batch.printed, re.M)
     assert line, batch.printed[-3000:]
@@ -283,17 +290,20 @@ def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
     assert batch.run_record()["twin"].get("not_processed") is None
 
 
-def test_widget_messages_count_toward_the_output_limit(batch):
+@pytest.mark.parametrize("student", ["hostile_comm_flood", "hostile_one_message"])
+def test_widget_messages_and_one_huge_message_count_toward_the_output_limit(batch, student):
     line = re.search(r"^  contained \(stopped by the grader[^)]*\): (.*)$", batch.printed, re.M)
-    assert line and "hostile_comm_flood" in line.group(1).split(", "), batch.printed[-3000:]
+    assert line and student in line.group(1).split(", "), batch.printed[-3000:]
     stopped = [
-        output["evalue"]
-        for cell in batch.graded("hostile_comm_flood")["cells"]
+        (cell["metadata"].get("nbgrader", {}).get("grade_id"), output["evalue"])
+        for cell in batch.graded(student)["cells"]
         for output in cell.get("outputs", [])
         if output.get("ename") == "GradingStopped"
     ]
-    assert f"more than {OUTPUT_LIMIT:,} bytes of output or widget data" in stopped[0]
-    assert refereed(batch.scores["hostile_comm_flood"]) == dict.fromkeys(A2.cells, 0.0)
+    # Stopped in the cell that sent it, not later at a time limit.
+    assert stopped[0][0] == "basic_block", stopped
+    assert f"more than {OUTPUT_LIMIT:,} bytes of output or widget data" in stopped[0][1]
+    assert refereed(batch.scores[student]) == dict.fromkeys(A2.cells, 0.0)
 
 
 def test_a_kernel_neither_speaks_for_the_grader_nor_fills_its_log(batch):

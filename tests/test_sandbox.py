@@ -96,3 +96,50 @@ def test_a_virtual_environment_reached_through_a_link_stays_visible(tmp_path):
     link.symlink_to(env_dir)
     lines = probe(link / "bin" / "python", tmp_path / "absent")
     assert lines[:2] == ["0", str(link)], lines
+
+
+# Run by the grader's Python: a sandboxed kernel prints one huge message; prints this process's
+# peak memory in MiB before it, whether the client saw its connection cut, and the peak after.
+HUGE_MESSAGE = textwrap.dedent(
+    """
+    import asyncio, resource
+    from autograder.sandbox import SandboxedKernelManager
+
+    def peak_mib():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+    async def main():
+        km = SandboxedKernelManager(warm_start=False, message_bytes=1024 * 1024)
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            print(peak_mib())
+            kc.execute("print('o' * 300_000_000)")
+            await kc.get_shell_msg(timeout=120)
+            await asyncio.sleep(2)  # anything on IOPub would have arrived by now
+            print(kc.cut_off())
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    asyncio.run(main())
+    print(peak_mib())
+    """
+)
+
+
+def test_one_huge_message_is_refused_before_the_grader_holds_it():
+    done = subprocess.run(
+        [sys.executable, "-c", HUGE_MESSAGE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    before, cut_off, after = done.stdout.split()
+    assert cut_off == "True", done.stdout
+    # The 300 MB print never entered this process.
+    assert int(after) - int(before) < 50, done.stdout
