@@ -16,7 +16,7 @@ hand-in graded again on another. Only this process writes the gradebook, as resu
 whose graded notebook cannot be recorded (nbgrader raises on it) scores zero on its tests and is
 reported as not processed, with why; the others are recorded as if it had not been there.
 
-A hand-in already graded, unchanged, with the same kit version (solutions, checks,
+A hand-in already graded, unchanged, with the same kit version (solutions, ``resnet_ref``,
 configuration and due date), is not graded again, so an interrupted run resumes where it
 stopped; ``--force`` grades every hand-in again.
 
@@ -53,7 +53,14 @@ from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_a
 from .deadlines import due_date, late_by
 from .grade_worker import grade_hand_in, kernel_settings, warm_up
 from .grader_log import bounded
-from .grading_kit import RECORDS, grading_version, make_kit, record_file
+from .grading_kit import (
+    RECORDS,
+    code_differences,
+    grading_code,
+    grading_version,
+    make_kit,
+    record_file,
+)
 from .outcomes import (
     CONTAINED,
     NEED_A_LOOK,
@@ -256,8 +263,29 @@ def grade_on_workers(
             except Exception as error:  # the task failed on every worker it was given to
                 result = {"success": False, "error": f"{type(error).__name__}: {error}"}
                 result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
-                result |= {"edited": [], "about_the_solution": []}
+                result |= {"edited": [], "about_the_solution": [], "code": grading_code()}
+            refuse_other_code(client, future, result)
             record(futures[future], result)
+
+
+def refuse_other_code(client, future, result: dict) -> None:
+    """Exit, recording nothing of it, when ``result`` was graded with other code than ours."""
+    # A worker grades with its own checks, references and grader, not the kit's: one at
+    # another commit would grade differently, and nothing in the result would show it.
+    differences = code_differences(grading_code(), result.get("code"))
+    if not differences:
+        return
+    where = ", ".join(client.who_has(future).get(future.key, ())) or "a worker"
+    if result.get("worker"):
+        where += f" (on {result['worker']})"
+    if len(differences) > 6:
+        differences[6:] = [f"and {len(differences) - 6} more"]
+    raise SystemExit(
+        f"refused: {where} grades with other code than this course's"
+        f" ({'; '.join(differences)}), so its result was not recorded. Put every grading"
+        " machine at this repository's commit, with python3 course.py setup run there (or stop"
+        " that worker), then run this command again: the hand-ins recorded so far are kept."
+    )
 
 
 def register(folder: CourseFolder, assignment: str) -> None:

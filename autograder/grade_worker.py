@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
 from .grader_log import bounded, watching
-from .grading_kit import RECORDS, GradingKit, kit_gradebook
+from .grading_kit import RECORDS, GradingKit, grading_code, kit_gradebook
 from .recording import RECORDING_STEPS
 from .sandbox import KernelTemplate
 
@@ -59,8 +59,9 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
     Returns ``success``, ``error``, ``log`` (cut to :data:`~autograder.grader_log.LOG_LIMIT`),
     ``edited`` and ``about_the_solution`` (what the grader's own code logged of each:
     :mod:`autograder.grader_log`), ``graded`` (the autograded folder's files by name),
-    ``records`` (the referee's records of the solutions, by file name), ``seconds`` and
-    ``worker`` (the machine it ran on).
+    ``records`` (the referee's records of the solutions, by file name), ``seconds``,
+    ``worker`` (the machine it ran on) and ``code`` (the code it graded with:
+    :func:`~autograder.grading_kit.grading_code`).
     """
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
@@ -95,4 +96,5 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
             "records": {p.name: p.read_bytes() for p in (course / RECORDS).glob("*.json")},
             "seconds": round(time.monotonic() - started, 1),
             "worker": platform.node(),
+            "code": grading_code(),
         }

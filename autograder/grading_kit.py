@@ -12,13 +12,21 @@ not safe (nbgrader's SQLite one), and a worker on another machine cannot reach t
 - the referee's records of the solutions (``.referee/``), when the course has them.
 
 Its :attr:`GradingKit.version` names what decides a grade: the configuration, the solutions,
-the checks' code and the due date. ``autograde`` keeps, per hand-in, the version it was graded
-with, so it grades again only what changed.
+the reference package ``resnet_ref`` with its checks, the versions of the packages that grade
+(:data:`GRADING_PACKAGES`) and the due date. ``autograde`` keeps, per hand-in, the
+version it was graded with, so it grades again only what changed.
+
+The kit does not carry the grading code: each worker grades with its own ``autograder`` and
+``resnet_ref`` (the referee's checks and references) and its own nbgrader and torch. A worker
+therefore returns its :func:`grading_code` with every result, and ``autograde`` refuses a result
+whose code differs from its own (:func:`code_differences`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import io
 import shutil
 import tarfile
@@ -34,6 +42,9 @@ from .deadlines import due_date
 from .sandbox import resnet_ref_folder
 
 RECORDS = ".referee"  # the referee's records of the solutions, in the course folder
+# What runs a notebook, records its scores or checks its results, besides the course's code.
+GRADING_PACKAGES = ("nbgrader", "nbconvert", "nbclient", "nbformat", "jupyter_client")
+GRADING_PACKAGES += ("ipykernel", "torch", "numpy")
 
 
 @dataclass(frozen=True)
@@ -97,14 +108,57 @@ def _run_sql(db_url: str, statement: str, **values) -> list:
         engine.dispose()
 
 
+@functools.cache
+def grading_code() -> dict[str, str]:
+    """The code this process grades with: a digest of each source file of ``autograder`` and
+    ``resnet_ref`` by path (``resnet_ref/grading/checks.py``), and the version of each of
+    :data:`GRADING_PACKAGES` by name."""
+    # Once per process: what it imported is what it read when it started grading.
+    code = {}
+    for package in (Path(__file__).resolve().parent, resnet_ref_folder()):
+        for path in sorted(package.rglob("*.py")):
+            name = f"{package.name}/{path.relative_to(package)}"
+            code[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    for name in GRADING_PACKAGES:
+        # A build for another machine (torch's +cpu, +cu128) is the same release.
+        code[name] = importlib.metadata.version(name).split("+")[0]
+    return code
+
+
+def code_differences(ours: dict[str, str], theirs: dict[str, str] | None) -> list[str]:
+    """What differs between this process's :func:`grading_code` and a worker's, in words;
+    nothing when they are the same."""
+    if theirs is None:
+        return ["it does not say which code it grades with (an older version of this course)"]
+    differences = []
+    for name in sorted(ours.keys() | theirs.keys()):
+        here, there = ours.get(name), theirs.get(name)
+        if here == there:
+            continue
+        if name in GRADING_PACKAGES:
+            differences.append(f"{name} {there} (here {here})")
+        elif here is None:
+            differences.append(f"{name} is there, not here")
+        elif there is None:
+            differences.append(f"{name} is missing there")
+        else:
+            differences.append(f"{name} differs")
+    return differences
+
+
 def grading_version(folder: CourseFolder, assignment: str) -> str:
     """A digest of what decides ``assignment``'s grades (see the module)."""
     digest = hashlib.sha256()
     solutions = folder.solutions / assignment
     files = [folder.root / CONFIG_FILE, *sorted(p for p in solutions.rglob("*") if p.is_file())]
-    files += sorted((resnet_ref_folder() / "grading").glob("*.py"))
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, version in sorted(grading_code().items()):
+        # The grader's own code changes for its other commands too (reports, collecting), and
+        # regrading a class for each change would cost hours: after a change to how it grades,
+        # --force. What a hand-in is compared with, the references and checks, is kept here.
+        if not name.startswith("autograder/"):
+            digest.update(f"{name}\0{version}\0".encode())
     digest.update(str(due_date(folder, assignment)).encode())
     return digest.hexdigest()
 

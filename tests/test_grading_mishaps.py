@@ -6,16 +6,32 @@ checks that the mishap is refused or survived with a message saying what to do, 
 nothing wrong is recorded:
 
 - two ``autograde`` commands at once in one course (two terminals);
+- a grading worker whose repository is at another commit (its checks differ).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
+from distributed import Client
 from nbgrader.api import Gradebook
-from test_parallel_grading import A6, autograde, course_copy, finish, read_until
+from servers import free_port
+from test_parallel_grading import (
+    A6,
+    BIN,
+    ROOT,
+    autograde,
+    course_copy,
+    environment,
+    finish,
+    read_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,3 +66,65 @@ def test_a_second_autograde_of_the_course_refuses_while_one_runs(tmp_path):
     # The lock ends with the run that held it: the next run goes ahead (and keeps the grades).
     again = finish(autograde(course, "--workers", "1"))
     assert "3 hand-in(s) already graded and unchanged, kept" in again, again
+
+
+@contextlib.contextmanager
+def dask_cluster(base: Path, *workers: dict[str, str]):
+    """A ``dask scheduler`` on 127.0.0.1 and one ``dask worker`` per item of ``workers`` (the
+    environment variables it gets on top of the course's), all connected; yields the
+    scheduler's address and the worker processes, and stops them all."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    started = []
+
+    def start(*command: str, **env: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [BIN / "dask", *command],
+            cwd=base,
+            env=environment() | env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: a kill takes its children too
+        )
+        started.append(process)
+        return process
+
+    try:
+        start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1])
+        worker = ["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
+        processes = [start(*worker, **env) for env in workers]
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(len(workers), timeout=120)
+        yield address, processes
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def other_commit(base: Path) -> Path:
+    """A copy of ``autograder`` and ``resnet_ref`` whose ``check_value`` passes any value, as a
+    grading machine's checkout at another commit might; returns the folder to import it from."""
+    other = base / "other-commit"
+    for package in ["autograder", "resnet_ref"]:
+        shutil.copytree(ROOT / package, other / package, ignore=shutil.ignore_patterns("*.pyc"))
+    checks = other / "resnet_ref" / "grading" / "checks.py"
+    strict = "    if got != expected:\n        return _fail("
+    assert strict in checks.read_text(encoding="utf-8")
+    checks.write_text(
+        checks.read_text(encoding="utf-8").replace(strict, strict.replace(":", " and False:", 1)),
+        encoding="utf-8",
+    )
+    return other
+
+
+def test_a_worker_at_another_commit_is_refused_before_a_grade_is_recorded(tmp_path):
+    course = small_class(tmp_path)
+    elsewhere = {"PYTHONPATH": str(other_commit(tmp_path))}
+    with dask_cluster(tmp_path, elsewhere) as (address, _):
+        refused = autograde(course, "--scheduler", address)
+        printed = finish(refused)
+    assert refused.returncode != 0, printed
+    assert f"refused: {address.rsplit(':', 1)[0]}:" in printed, printed
+    assert "(resnet_ref/grading/checks.py differs)" in printed, printed
+    assert "graded in" not in printed and scores(course) == {}, printed
