@@ -8,6 +8,8 @@ gets ``NOT_GRADED.html`` there instead, which says what was received, what was e
 what to do: otherwise that learner would get nothing, and nothing would say why. A hand-in whose
 notebooks were fine but that the grader failed on (nbgrader stopped on it, or its grades could
 not be recorded) is not the learner's to fix: its page says so, and asks for no new hand-in.
+A learner whose hand-in was not processed gets that page alone: a graded page would be an earlier
+hand-in's, or show grades that were never recorded.
 
 Then each learner's pages for the assignment go into ``feedback/zips/<assignment>/<student>.zip``
 (the pages at the top of the zip), to upload to a learning platform. ``<student>`` is the
@@ -94,9 +96,9 @@ def write_not_graded(folder: CourseFolder, assignment: str, student: str, reason
     """Write ``feedback/<student>/<assignment>/NOT_GRADED.html``: what was received, what was
     expected, what went wrong with each notebook that was not graded, and what to do."""
     target = folder.feedback / student / assignment
-    if not graded_notebooks(folder, assignment, student):
-        # Pages of an earlier grading describe a hand-in that is no longer the one received.
-        shutil.rmtree(target, ignore_errors=True)
+    # Any graded page here is not this hand-in's result: it is an earlier hand-in's, which
+    # this one replaced, or one whose grades were never recorded (its scores show zeros).
+    shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
     files = received(folder, assignment, student)
     expected = expected_notebooks(folder, assignment)

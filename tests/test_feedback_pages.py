@@ -4,7 +4,8 @@ A copy of the course with one quick assignment (a6_theory) and a 5 s cell time l
 five hand-ins with the real ``course.py autograde`` (sandbox, referee): the instructor's
 solution (alice); one whose ``count_paths`` is wrong and whose ``paths_of_length`` loops
 forever (bob); a file that is not a notebook (carol); the notebook under another name (dave);
-the solution with a ``timestamp.txt`` that is not a time, which nbgrader fails on (erin).
+the solution with a ``timestamp.txt`` that is not a time, which nbgrader fails on (erin); the
+solution, graded, then replaced by a PDF and autograded again (fay).
 Then the feedback is written, first for one learner at a time, then for the class, and read
 as a learner would: the page, in headless Chromium, and the zip for the learning platform.
 """
@@ -99,6 +100,7 @@ def course(tmp_path_factory) -> Path:
     shutil.copy(copy / "exercises" / ASSIGNMENT / NOTEBOOK, hand_in("dave", "my_theory.ipynb"))
     shutil.copy(copy / "solutions" / ASSIGNMENT / NOTEBOOK, hand_in("erin", NOTEBOOK))
     hand_in("erin", "timestamp.txt").write_text("when the bus came\n")
+    shutil.copy(copy / "solutions" / ASSIGNMENT / NOTEBOOK, hand_in("fay", NOTEBOOK))
 
     done = run(copy, sys.executable, "course.py", "autograde", ASSIGNMENT)
     log = done.stdout[-3000:] + done.stderr[-3000:]
@@ -107,6 +109,11 @@ def course(tmp_path_factory) -> Path:
         assert (copy / "autograded" / student / ASSIGNMENT / NOTEBOOK).is_file(), log
     for student in ["carol", "dave", "erin"]:
         assert not list((copy / "autograded").glob(f"{student}/{ASSIGNMENT}/*.ipynb")), log
+    # fay hands in again, a PDF in place of her graded notebook.
+    shutil.rmtree(copy / "submitted" / "fay")
+    hand_in("fay", "theory.pdf").write_text("%PDF-1.4 my answers\n")
+    done = run(copy, sys.executable, "course.py", "autograde", ASSIGNMENT, "--student", "fay")
+    assert "fay: NOT PROCESSED: no notebook named theory.ipynb" in done.stdout, done.stdout
     return copy
 
 
@@ -215,6 +222,17 @@ def test_a_hand_in_the_grader_failed_on_is_not_blamed_on_the_learner(course, cla
     assert "erin (nbgrader could not grade it" in class_feedback.stdout
 
 
+def test_a_replaced_hand_in_leaves_no_graded_page_behind(course, class_feedback):
+    # fay's graded page is of the notebook her PDF replaced: her zip must not hold it.
+    assert (course / "autograded" / "fay" / ASSIGNMENT / NOTEBOOK).is_file()  # the old one
+    folder = course / "feedback" / "fay" / ASSIGNMENT
+    assert sorted(p.name for p in folder.glob("*.html")) == ["NOT_GRADED.html"]
+    with zipfile.ZipFile(course / "feedback" / "zips" / ASSIGNMENT / "fay.zip") as archive:
+        assert archive.namelist() == ["NOT_GRADED.html"]
+    text = (folder / "NOT_GRADED.html").read_text(encoding="utf-8")
+    assert "hand it in again under its own name" in text
+
+
 def test_student_writes_that_learners_feedback_only(one_at_a_time):
     zips = f"zips/{ASSIGNMENT}"
     assert one_at_a_time["alice"] == {f"alice/{ASSIGNMENT}/theory.html", f"{zips}/alice.zip"}
@@ -232,6 +250,7 @@ def test_each_learners_zip_holds_their_pages(course, class_feedback):
         "carol.zip",
         "dave.zip",
         "erin.zip",
+        "fay.zip",
     ]
     for student, pages in [
         ("alice", ["theory.html"]),
