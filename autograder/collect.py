@@ -25,6 +25,11 @@ gave it (a second folder of the same name in another form is reported, not colle
 that differ only in case are collected and reported: on a case-insensitive disk they are one
 folder.
 
+A hand-in that replaces one already graded, with other files, is marked in the grading record
+(:data:`autograder.outcomes.HANDED_IN_AGAIN`) until ``autograde`` grades it: until then its
+outcome is "not graded yet", so the grades, the report and the feedback never show the earlier
+hand-in's score as this one's.
+
 Links and special files are left in the inbox and reported, never followed: ``unzip`` makes the
 links a zip holds, and copying one would copy what it points at (the instructor's solution
 notebook, say) as the learner's hand-in. A hand-in that cannot be copied is reported, and the
@@ -42,6 +47,7 @@ from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder
 from .deadlines import stamp
+from .outcomes import HANDED_IN_AGAIN, run_record, save_run
 from .roster import id_problem, learner_id
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
@@ -161,6 +167,7 @@ def collect(
             shutil.rmtree(target, ignore_errors=True)
             warn(f"{student}: could not be collected ({error}); nothing of it was kept")
             continue
+        mark_if_changed(folder, assignment, student)
         received = ", ".join(p.name for p in files) or "nothing"
         print(f"collected {student}: {received}")
         found = [f"{name} is a link or a special file: not collected" for name in left_out]
@@ -204,6 +211,16 @@ def collect(
             " --submitted-at FILE.csv (columns id, submitted_at)"
         )
     return warnings
+
+
+def mark_if_changed(folder: CourseFolder, assignment: str, student: str) -> None:
+    """Mark ``student``'s hand-in as handed in again when its files are not those that
+    ``autograde`` last recorded for them."""
+    from .autograde import digest_of, hand_in_files  # not at the top: autograde imports this
+
+    run = run_record(folder, assignment).get(student)
+    if run and run.get("hand_in") != digest_of(hand_in_files(folder, assignment, student)):
+        save_run(folder, assignment, {student: run | {HANDED_IN_AGAIN: True}})
 
 
 def leaving_out(learner: Path, left_out: list[str]):

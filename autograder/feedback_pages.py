@@ -27,7 +27,7 @@ from pathlib import Path
 from .autograde import hand_in_problem
 from .collect import TIMESTAMP, expected_notebooks
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
-from .outcomes import NOT_PROCESSED, class_outcomes
+from .outcomes import NOT_GRADED_YET, NOT_PROCESSED, class_outcomes
 
 NOT_GRADED = "NOT_GRADED.html"
 ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip
@@ -58,7 +58,10 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
         if outcome.outcome == NOT_PROCESSED:
             write_not_graded(folder, assignment, name, outcome.reason)
             not_graded.append(f"{name} ({outcome.reason})")
-        elif name not in graded:
+        elif outcome.outcome == NOT_GRADED_YET or name not in graded:
+            # Any page or zip of this learner's is an earlier hand-in's, not this one's.
+            shutil.rmtree(folder.feedback / name / assignment, ignore_errors=True)
+            (folder.feedback / ZIPS / assignment / f"{name}.zip").unlink(missing_ok=True)
             waiting.append(name)
             continue
         zip_pages(folder, assignment, name)
@@ -73,7 +76,7 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
     if waiting:
         print(
             f"no feedback for {', '.join(waiting)}: the hand-in reads as notebooks but was not"
-            f" graded; run python3 course.py autograde {assignment} first"
+            f" graded since it was collected; run python3 course.py autograde {assignment} first"
         )
 
 

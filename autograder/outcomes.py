@@ -10,7 +10,9 @@ An :class:`Outcome` says, for one learner, which of these holds, and why:
 - ``not processed``: there was a hand-in, but nothing could be graded (no notebook of the
   assignment, a file that is not a notebook), or its grades could not be recorded (its tests
   then score zero in the gradebook); the learner scores nothing until it is fixed;
-- ``not graded yet``: a hand-in that no autograde has seen;
+- ``not graded yet``: a hand-in that no autograde has seen, or one handed in again (collected
+  with other files) since it was graded or found not processed: what the gradebook and the
+  grading record say is about the earlier hand-in;
 - ``not submitted``: a learner of the class (the gradebook's students: the roster, and everyone
   graded before) with no hand-in.
 
@@ -44,6 +46,9 @@ GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_GRADED_YET, NOT_SUBMITTED =
 OUTCOMES = (GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_GRADED_YET, NOT_SUBMITTED)
 NEED_A_LOOK = (CONTAINED, REFUSED_CELLS, NOT_PROCESSED)
 RUNS = "grading"  # grading/<assignment>.json, in the course folder
+# Set by collect in a learner's run record when it replaced a graded hand-in with other files;
+# autograde's next record of that learner has no such key.
+HANDED_IN_AGAIN = "handed_in_again"
 
 
 @dataclass
@@ -111,6 +116,9 @@ def class_outcomes(folder: CourseFolder, assignment: str) -> list[Outcome]:
             submission = submissions.get(student)
             if student not in handed_in:
                 outcome.outcome = NOT_SUBMITTED
+            elif run.get(HANDED_IN_AGAIN):
+                outcome.outcome = NOT_GRADED_YET
+                outcome.reason = "handed in again since it was graded"
             elif run.get("not_processed"):
                 outcome.outcome, outcome.reason = NOT_PROCESSED, run["not_processed"]
             elif submission is None:

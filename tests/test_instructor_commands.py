@@ -147,3 +147,39 @@ def test_the_lms_submission_time_beats_a_backdated_timestamp_txt(course, tmp_pat
     finally:
         # The other tests here grade without a due date.
         course_py(course, "due", ASSIGNMENT, "2099-01-01 00:00 UTC")
+
+
+def grades_of(course: Path, student: str) -> dict[str, str]:
+    """``student``'s row of grades.csv, as ``course.py grades`` writes it now."""
+    done = course_py(course, "grades")
+    assert done.returncode == 0, done.stderr
+    with open(course / "grades.csv", newline="", encoding="utf-8") as file:
+        (row,) = [r for r in csv.DictReader(file) if r["student_id"] == student]
+    return row
+
+
+def test_a_hand_in_collected_again_shows_no_earlier_score_until_it_is_graded(course, tmp_path):
+    hand_in(course, tmp_path / "first", "gil")
+    done = course_py(course, "autograde", ASSIGNMENT, "--student", "gil")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert grades_of(course, "gil")["outcome"] == "graded"
+    assert float(grades_of(course, "gil")["score"]) > 0
+    assert course_py(course, "feedback", ASSIGNMENT, "--student", "gil").returncode == 0
+    zipped = course / "feedback" / "zips" / ASSIGNMENT / "gil.zip"
+    assert zipped.is_file()
+    # gil hands in again: the blank notebook. Until it is graded, nothing of the first
+    # hand-in's result may pass for this one's.
+    inbox = tmp_path / "second"
+    (inbox / "gil").mkdir(parents=True)
+    shutil.copy(course / "exercises" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", inbox / "gil")
+    assert course_py(course, "collect", ASSIGNMENT, str(inbox)).returncode == 0
+    row = grades_of(course, "gil")
+    assert (row["outcome"], row["score"]) == ("not graded yet", "")
+    done = course_py(course, "feedback", ASSIGNMENT, "--student", "gil")
+    assert "no feedback for gil" in done.stdout, done.stdout + done.stderr
+    assert not zipped.exists()
+    assert not (course / "feedback" / "gil" / ASSIGNMENT).exists()
+    done = course_py(course, "autograde", ASSIGNMENT, "--student", "gil")
+    assert "gil: graded in" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    assert grades_of(course, "gil")["outcome"] == "graded"
+    assert float(grades_of(course, "gil")["score"]) == 0  # the blank notebook's own score
