@@ -108,21 +108,25 @@ def _run_sql(db_url: str, statement: str, **values) -> list:
         engine.dispose()
 
 
-@functools.cache
 def grading_code() -> dict[str, str]:
     """The code this process grades with: a digest of each source file of ``autograder`` and
     ``resnet_ref`` by path (``resnet_ref/grading/checks.py``), and the version of each of
     :data:`GRADING_PACKAGES` by name."""
-    # Once per process: what it imported is what it read when it started grading.
+    # Read afresh each time (milliseconds), so that a worker's and this process's, read
+    # moments apart, agree on one machine even while its checkout is being edited.
     code = {}
     for package in (Path(__file__).resolve().parent, resnet_ref_folder()):
         for path in sorted(package.rglob("*.py")):
             name = f"{package.name}/{path.relative_to(package)}"
             code[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    for name in GRADING_PACKAGES:
-        # A build for another machine (torch's +cpu, +cu128) is the same release.
-        code[name] = importlib.metadata.version(name).split("+")[0]
-    return code
+    return code | package_versions()
+
+
+@functools.cache
+def package_versions() -> dict[str, str]:
+    """The version of each of :data:`GRADING_PACKAGES`, by name."""
+    # A build for another machine (torch's +cpu, +cu128) is the same release.
+    return {name: importlib.metadata.version(name).split("+")[0] for name in GRADING_PACKAGES}
 
 
 def code_differences(ours: dict[str, str], theirs: dict[str, str] | None) -> list[str]:
