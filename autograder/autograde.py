@@ -46,6 +46,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from concurrent.futures import CancelledError
 from pathlib import Path
 
 from .collect import TIMESTAMP, expected_notebooks, notebook_problem
@@ -178,11 +179,33 @@ def usable_cores() -> int:
 
 @contextlib.contextmanager
 def grading_client(workers: int, scheduler: str | None):
-    """A Dask client: of the scheduler at ``scheduler``, or of ``workers`` local processes."""
+    """A Dask client: of the scheduler at ``scheduler``, or of ``workers`` local processes.
+
+    A scheduler that does not answer, or has no worker, within Dask's connect timeout (30 s,
+    ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``) is an exit that says what to start.
+    """
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler, timeout="30s") as client:
+        try:
+            client = Client(scheduler)
+        except (OSError, ValueError) as error:  # refused, timed out, or not an address
+            raise SystemExit(
+                f"cannot reach the Dask scheduler at {scheduler} ({error}): start it"
+                " (.venv/bin/dask scheduler --port 8786) or give its address as"
+                " tcp://HOST:PORT; nothing was graded"
+            ) from None
+        with client:
+            # Tasks given to a scheduler without workers would wait, silently, for ever.
+            try:
+                client.wait_for_workers(1, dask.config.get("distributed.comm.timeouts.connect"))
+            except TimeoutError:
+                raise SystemExit(
+                    f"the Dask scheduler at {scheduler} has no grading worker: start some"
+                    f" (.venv/bin/dask worker {scheduler} --nworkers auto --nthreads 1 on each"
+                    " grading machine), then run this command again; nothing was graded"
+                ) from None
             yield client
         return
     with (
@@ -242,30 +265,45 @@ def grade_on_workers(
     """Grade ``hand_ins`` (student: files) on the ``client``'s workers; ``record(student,
     result)`` each."""
     from distributed import as_completed
+    from distributed.comm.core import CommClosedError
 
+    recorded = 0
     solutions = sorted((folder.solutions / assignment).glob("*.ipynb"))
     unrecorded = [s for s in solutions if not record_file(folder.root, s).is_file()]
     waiting = list(hand_ins)
     # Without the referee's record of the solutions, the first hand-in goes alone: its
     # worker records them, once, and the kit of the others carries that record.
     batches = [waiting[:1], waiting[1:]] if unrecorded else [waiting]
-    for batch in batches:
-        shared_kit = client.scatter(make_kit(folder, assignment), broadcast=True)
-        futures = {
-            client.submit(
-                grade_hand_in, shared_kit, student, hand_ins[student], kernels, pure=False
-            ): student
-            for student in batch
-        }
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as error:  # the task failed on every worker it was given to
-                result = {"success": False, "error": f"{type(error).__name__}: {error}"}
-                result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
-                result |= {"edited": [], "about_the_solution": [], "code": grading_code()}
-            refuse_other_code(client, future, result)
-            record(futures[future], result)
+    try:
+        for batch in batches:
+            shared_kit = client.scatter(make_kit(folder, assignment), broadcast=True)
+            futures = {
+                client.submit(
+                    grade_hand_in, shared_kit, student, hand_ins[student], kernels, pure=False
+                ): student
+                for student in batch
+            }
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except CancelledError:
+                    raise
+                except Exception as error:  # the task failed on every worker it was given to
+                    result = {"success": False, "error": f"{type(error).__name__}: {error}"}
+                    result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}
+                    result |= {"edited": [], "about_the_solution": [], "code": grading_code()}
+                refuse_other_code(client, future, result)
+                record(futures[future], result)
+                recorded += 1
+    # A cancelled hand-in, or a scheduler that stopped answering, is not the hand-in's doing:
+    # recorded as its outcome, it would blame the learner.
+    except (CancelledError, CommClosedError) as error:
+        raise SystemExit(
+            f"grading stopped after {recorded} of {len(hand_ins)} hand-in(s): the Dask scheduler"
+            f" at {client.scheduler.address}, or every worker, went away ({error}). The"
+            " hand-ins recorded are kept: start the scheduler and workers again, then run this"
+            " command again to grade the rest"
+        ) from None
 
 
 def refuse_other_code(client, future, result: dict) -> None:

@@ -6,21 +6,25 @@ checks that the mishap is refused or survived with a message saying what to do, 
 nothing wrong is recorded:
 
 - two ``autograde`` commands at once in one course (two terminals);
-- a grading worker whose repository is at another commit (its checks differ).
+- a grading worker whose repository is at another commit (its checks differ);
+- a scheduler address where nothing answers, a scheduler with no worker, a scheduler lost
+  mid-run (then the next run resumes).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from distributed import Client
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from servers import free_port
 from test_parallel_grading import (
     A6,
@@ -50,7 +54,11 @@ def small_class(base: Path) -> Path:
 def scores(course: Path) -> dict[str, float]:
     """Each learner's a6_theory score in the course's gradebook (graded hand-ins only)."""
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {s.student.id: s.score for s in gradebook.find_assignment(A6.name).submissions}
+        try:
+            submissions = gradebook.find_assignment(A6.name).submissions
+        except MissingEntry:  # not even registered: the run stopped before it
+            return {}
+        return {s.student.id: s.score for s in submissions}
 
 
 def test_a_second_autograde_of_the_course_refuses_while_one_runs(tmp_path):
@@ -91,10 +99,12 @@ def dask_cluster(base: Path, *workers: dict[str, str]):
     try:
         start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1])
         worker = ["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
-        processes = [start(*worker, **env) for env in workers]
+        for env in workers:
+            start(*worker, **env)
         with Client(address, timeout="60s") as client:
-            client.wait_for_workers(len(workers), timeout=120)
-        yield address, processes
+            if workers:
+                client.wait_for_workers(len(workers), timeout=120)
+        yield address, started
     finally:
         for process in started:
             if process.poll() is None:
@@ -128,3 +138,45 @@ def test_a_worker_at_another_commit_is_refused_before_a_grade_is_recorded(tmp_pa
     assert f"refused: {address.rsplit(':', 1)[0]}:" in printed, printed
     assert "(resnet_ref/grading/checks.py differs)" in printed, printed
     assert "graded in" not in printed and scores(course) == {}, printed
+
+
+def autograde_quickly(course: Path, *options: str) -> subprocess.Popen:
+    """:func:`autograde`, with Dask's connect timeout (30 s) cut to 3 s."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "autograder", "autograde", A6.name, *options],
+        cwd=course,
+        env=environment() | {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_no_scheduler_or_no_worker_is_said_and_nothing_recorded(tmp_path):
+    course = small_class(tmp_path)
+    nobody = f"tcp://127.0.0.1:{free_port()}"
+    printed = finish(autograde_quickly(course, "--scheduler", nobody))
+    assert f"cannot reach the Dask scheduler at {nobody}" in printed, printed
+    with dask_cluster(tmp_path) as (address, _):
+        printed = finish(autograde_quickly(course, "--scheduler", address))
+    assert f"the Dask scheduler at {address} has no grading worker" in printed, printed
+    assert "Traceback" not in printed and scores(course) == {}, printed
+
+
+def test_a_scheduler_lost_mid_run_blames_no_hand_in_and_the_next_run_resumes(tmp_path):
+    course = small_class(tmp_path)
+    with dask_cluster(tmp_path, {}) as (address, started):
+        grading = autograde_quickly(course, "--scheduler", address)
+        printed = read_until(grading, r"^\[1/3")
+        os.killpg(started[0].pid, signal.SIGKILL)  # the scheduler's machine lost
+        printed = finish(grading, printed)
+    assert grading.returncode != 0, printed
+    assert "grading stopped after 1 of 3 hand-in(s): the Dask scheduler" in printed, printed
+    assert "NOT PROCESSED" not in printed and "Traceback" not in printed, printed
+    first = scores(course)
+    assert len(first) == 1, printed
+    with dask_cluster(tmp_path, {}) as (address, _):
+        resumed = finish(autograde_quickly(course, "--scheduler", address))
+    assert "1 hand-in(s) already graded and unchanged, kept" in resumed, resumed
+    assert len(re.findall(r"\] (\S+): graded in", resumed)) == 2, resumed
+    assert scores(course) == {"blank": 0, "mutant-count-linear": 2, "solution-style": 4}
