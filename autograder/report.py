@@ -141,13 +141,15 @@ def short(text: str) -> str:
 
 
 def bars(path: Path, labels: list[str], values: list[float], xlabel: str, xmax=None) -> Path:
-    """A horizontal bar chart, the first label on top, each bar's value at its end."""
+    """A horizontal bar chart, the first label on top, each bar's value at its end; labels
+    longer than :data:`LABEL` characters are cut."""
     figure = Figure(figsize=(10, 1 + 0.4 * len(labels)), layout="constrained")
     axes = figure.subplots()
     rows = range(len(labels))
     drawn = axes.barh(rows, values, color="tab:blue")
     # parse_math=False: a learner's "$...$" is text, not mathtext to typeset (or fail on).
-    axes.set_yticks(rows, labels=labels, parse_math=False)
+    # short(): a learner's id of 200 characters left the bars no room, and the chart unreadable.
+    axes.set_yticks(rows, labels=[short(label) for label in labels], parse_math=False)
     axes.invert_yaxis()
     axes.bar_label(drawn, labels=[f"{v:g}" for v in values], padding=3)
     axes.set_xlabel(xlabel)

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from browser import chromium, keep_offline
 from grading_support import Assignment, course_copy, fill_release
 
 from autograder.course_folder import CourseFolder
-from autograder.report import SECTIONS, diagnosis, same_mistake, table, write_report
+from autograder.report import SECTIONS, bars, diagnosis, same_mistake, table, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 A6 = Assignment("a6_theory", ["theory"])
@@ -250,3 +251,10 @@ def test_a_mistake_counts_once_whatever_its_numbers_and_seed():
     assert diagnosis("NameError", "name 'f' is not defined") == (
         "NameError: name 'f' is not defined"
     )
+
+
+def test_a_long_learner_id_leaves_the_bars_their_room(tmp_path):
+    # Folder names are the learners' ids: a 200-character one took the whole chart's width.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns when the axes collapse
+        bars(tmp_path / "times.png", ["x" * 200, "ana"], [1.0, 2.0], "seconds")
