@@ -28,9 +28,10 @@ from .autograde import hand_in_problem
 from .collect import TIMESTAMP, expected_notebooks
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .outcomes import NOT_GRADED_YET, NOT_PROCESSED, class_outcomes
+from .roster import RESERVED
 
 NOT_GRADED = "NOT_GRADED.html"
-ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip
+ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip; no learner may have this id (RESERVED)
 
 
 def write_feedback(folder: CourseFolder, assignment: str, student: str | None = None) -> None:
@@ -42,6 +43,14 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
         | {p.parent.name for p in folder.autograded.glob(f"*/{assignment}") if p.is_dir()}
     )
     students = [s for s in students if student in (None, s)]
+    reserved = [s for s in students if s.casefold() in RESERVED]
+    if reserved:
+        # Put in submitted/ by hand (collect refuses it): its feedback would share feedback/zips/
+        # with the class's zips, and replacing it would delete them.
+        raise SystemExit(
+            f"no feedback written: {', '.join(reserved)} in submitted/ is the name of the"
+            f" folder {folder.feedback / ZIPS}/; rename that learner's folder first"
+        )
     if not students:
         raise SystemExit(
             f"no feedback to write: no hand-in in submitted/{student or '*'}/{assignment}/"

@@ -26,6 +26,9 @@ COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")
 GLOB = set("[]*?")
 # What a spreadsheet opens as a formula (see autograder.exports).
 FORMULA_START = ("=", "+", "-", "@")
+# feedback/<student>/ is nbgrader's, and the feedback zips go to feedback/zips/ beside them: a
+# learner of that name would have the class's zips in their folder, and lose them with it.
+RESERVED = ("zips",)
 
 
 def learner_id(name: str) -> str:
@@ -46,6 +49,8 @@ def id_problem(student: str) -> str | None:
         return "starts with = + - or @, which a spreadsheet opens as a formula"
     if student.startswith("."):
         return "starts with '.', a hidden folder"
+    if student.casefold() in RESERVED:
+        return "is the name of the folder feedback/zips/, where every learner's zip goes"
     return None
 
 

@@ -183,3 +183,30 @@ def test_a_hand_in_collected_again_shows_no_earlier_score_until_it_is_graded(cou
     assert "gil: graded in" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
     assert grades_of(course, "gil")["outcome"] == "graded"
     assert float(grades_of(course, "gil")["score"]) == 0  # the blank notebook's own score
+
+
+def test_a_learner_named_zips_cannot_take_the_class_zips_with_them(course, tmp_path):
+    # feedback/<student>/ is each learner's, and the zips go to feedback/zips/: a learner named
+    # zips, not processed, had that folder emptied, every classmate's zip with it.
+    inbox = tmp_path / "inbox"
+    (inbox / "zips").mkdir(parents=True)
+    (inbox / "zips" / "theory.pdf").write_text("%PDF-1.4\n")
+    done = course_py(course, "collect", ASSIGNMENT, str(inbox))
+    assert "WARNING 'zips': the folder name is the name of the folder feedback/zips/" in (
+        done.stdout
+    )
+    assert not (course / "submitted" / "zips").exists()
+    # Put in submitted/ by hand, it stops the feedback before anything is deleted.
+    hand_in = course / "submitted" / "zips" / ASSIGNMENT
+    hand_in.mkdir(parents=True)
+    (hand_in / "theory.pdf").write_text("%PDF-1.4\n")
+    classmate = course / "feedback" / "zips" / ASSIGNMENT / "classmate.zip"
+    classmate.parent.mkdir(parents=True, exist_ok=True)
+    classmate.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    try:
+        done = course_py(course, "feedback", ASSIGNMENT)
+        assert done.returncode != 0
+        assert "no feedback written: zips in submitted/ is the name of the folder" in done.stderr
+        assert classmate.is_file()
+    finally:
+        shutil.rmtree(course / "submitted" / "zips")
