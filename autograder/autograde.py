@@ -52,7 +52,7 @@ from pathlib import Path
 from .collect import TIMESTAMP, expected_notebooks, notebook_problem
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
-from .grade_worker import grade_hand_in, kernel_settings, warm_up
+from .grade_worker import UnfitWorker, grade_hand_in, kernel_settings, warm_up
 from .grader_log import bounded
 from .grading_kit import (
     RECORDS,
@@ -288,6 +288,11 @@ def grade_on_workers(
                     result = future.result()
                 except CancelledError:
                     raise
+                except UnfitWorker as error:
+                    raise SystemExit(
+                        f"refused: {error}. Install bubblewrap there (or stop that worker), then"
+                        " run this command again: the hand-ins recorded so far are kept."
+                    ) from None
                 except Exception as error:  # the task failed on every worker it was given to
                     result = {"success": False, "error": f"{type(error).__name__}: {error}"}
                     result |= {"log": "", "graded": {}, "records": {}, "seconds": 0.0}

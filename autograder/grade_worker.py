@@ -28,7 +28,11 @@ from .course_folder import CourseFolder, nbgrader_api
 from .grader_log import bounded, watching
 from .grading_kit import RECORDS, GradingKit, grading_code, kit_gradebook
 from .recording import RECORDING_STEPS
-from .sandbox import KernelTemplate
+from .sandbox import KernelTemplate, SandboxUnavailable, bwrap_path
+
+
+class UnfitWorker(RuntimeError):
+    """This worker cannot grade as the course does: it cannot sandbox a kernel."""
 
 
 def kernel_settings(sandbox: bool, warm: bool) -> dict[str, dict]:
@@ -47,9 +51,26 @@ def warm_up(kernels: dict) -> str:
     # nbgrader imports the grading steps through the course's configuration, and with them
     # torch for the referee: seconds, which the first hand-in would otherwise wait for.
     importlib.import_module(f"{__package__}.execute")
-    if kernels["ContainedExecute"]["sandbox"] and kernels["SandboxedKernelManager"]["warm_start"]:
-        KernelTemplate.shared()
+    if kernels["ContainedExecute"]["sandbox"]:
+        # Said as the machine's fault, not left to fail every hand-in's kernel, which would
+        # read as the learners' hand-ins that could not be graded.
+        try:
+            bwrap_path()
+            if kernels["SandboxedKernelManager"]["warm_start"]:
+                KernelTemplate.shared()
+        except SandboxUnavailable as error:
+            raise UnfitWorker(f"{this_worker()} cannot sandbox a kernel: {error}") from None
     return platform.node()
+
+
+def this_worker() -> str:
+    """This Dask worker's address and machine."""
+    from distributed import get_worker
+
+    try:
+        return f"{get_worker().address} (on {platform.node()})"
+    except ValueError:  # not a Dask worker's task
+        return platform.node()
 
 
 def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernels: dict) -> dict:
@@ -64,6 +85,7 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
     :func:`~autograder.grading_kit.grading_code`).
     """
     started = time.monotonic()
+    warm_up(kernels)  # at once when done before; on a machine that cannot sandbox, UnfitWorker
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         course = kit.unpack(Path(scratch))
         hand_in = course / "submitted" / student / kit.assignment

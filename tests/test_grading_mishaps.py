@@ -6,7 +6,8 @@ checks that the mishap is refused or survived with a message saying what to do, 
 nothing wrong is recorded:
 
 - two ``autograde`` commands at once in one course (two terminals);
-- a grading worker whose repository is at another commit (its checks differ);
+- a grading worker whose repository is at another commit (its checks differ), or without
+  bubblewrap;
 - a scheduler address where nothing answers, a scheduler with no worker, a scheduler lost
   mid-run (then the next run resumes).
 """
@@ -126,6 +127,17 @@ def other_commit(base: Path) -> Path:
         encoding="utf-8",
     )
     return other
+
+
+def test_a_worker_without_bubblewrap_is_refused_and_no_learner_blamed(tmp_path):
+    course = small_class(tmp_path)
+    with dask_cluster(tmp_path, {"PATH": str(BIN)}) as (address, _):  # no /usr/bin/bwrap
+        refused = autograde(course, "--scheduler", address)
+        printed = finish(refused)
+    assert refused.returncode != 0, printed
+    assert f"refused: {address.rsplit(':', 1)[0]}:" in printed, printed
+    assert "cannot sandbox a kernel: bubblewrap (bwrap) is not installed" in printed, printed
+    assert "NOT PROCESSED" not in printed and scores(course) == {}, printed
 
 
 def test_a_worker_at_another_commit_is_refused_before_a_grade_is_recorded(tmp_path):
