@@ -156,13 +156,12 @@ def collect(
         try:
             if target.exists():
                 shutil.rmtree(target)  # a new hand-in replaces the old one, whole
-            shutil.copytree(learner, target, ignore=leaving_out(learner, left_out))
+            own = [TIMESTAMP] if times is not None else []  # never copied: the LMS's is
+            shutil.copytree(learner, target, ignore=leaving_out(learner, left_out, own))
             for old, new in renames.items():
                 (target / old).rename(target / new)
-            if times is not None:
-                (target / TIMESTAMP).unlink(missing_ok=True)
-                if student in times:
-                    (target / TIMESTAMP).write_text(stamp(times[student]), encoding="utf-8")
+            if times is not None and student in times:
+                (target / TIMESTAMP).write_text(stamp(times[student]), encoding="utf-8")
         except OSError as error:  # shutil.Error too: an unreadable file, a full disk
             shutil.rmtree(target, ignore_errors=True)
             warn(f"{student}: could not be collected ({error}); nothing of it was kept")
@@ -223,15 +222,18 @@ def mark_if_changed(folder: CourseFolder, assignment: str, student: str) -> None
         save_run(folder, assignment, {student: run | {HANDED_IN_AGAIN: True}})
 
 
-def leaving_out(learner: Path, left_out: list[str]):
+def leaving_out(learner: Path, left_out: list[str], dropped: list[str]):
     """A ``copytree`` ignore function that leaves out links and special files, noting them
-    (relative to ``learner``) in ``left_out``."""
+    (relative to ``learner``) in ``left_out``, and the files or folders named in ``dropped``
+    at the top of ``learner``, saying nothing."""
 
     def ignore(directory: str, names: list[str]) -> list[str]:
         ignored = [name for name in names if not plain(Path(directory) / name)]
         left_out.extend(
             (Path(directory) / name).relative_to(learner).as_posix() for name in ignored
         )
+        if Path(directory) == learner:
+            ignored += [name for name in names if name in dropped]
         return ignored
 
     return ignore

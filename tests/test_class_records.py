@@ -141,22 +141,34 @@ def test_the_lms_times_replace_every_timestamp_a_learner_uploaded(folder, tmp_pa
             "cy": {"demo.ipynb": notebook_text(), "timestamp.txt": "2020-01-01 00:00:00 UTC"},
         },
     )
+    (inbox / "dee" / "timestamp.txt").mkdir(parents=True)  # a folder: not a time either
+    (inbox / "dee" / "demo.ipynb").write_text(notebook_text())
     times = tmp_path / "times.csv"
     times.write_text(
         "\ufeffid,submitted_at\nana,2027-01-01 10:00 UTC\nben,2027-01-02T11:00:00+01:00\n"
+        "dee,2027-01-03 10:00 UTC\n"
     )
     warnings = collect(folder, ASSIGNMENT, inbox, timed=True, times=read_submission_times(times))
     assert warnings == [
         "ben: timestamp.txt is not a time, the LMS 2027-01-02 10:00:00 UTC: the LMS's time is kept",
         "cy: the LMS's times have none for it: it counts as on time",
+        "dee: timestamp.txt is not a time, the LMS 2027-01-03 10:00:00 UTC: the LMS's time is kept",
     ]
+    assert (
+        (folder.submitted / "dee" / ASSIGNMENT / "timestamp.txt")
+        .read_text()
+        .startswith("2027-01-03 10:00:00")
+    )
     submitted = folder.submitted
     stamp = submitted / "ben" / ASSIGNMENT / "timestamp.txt"
     assert stamp.read_text() == "2027-01-02 10:00:00.000000 UTC"
     assert not (submitted / "cy" / ASSIGNMENT / "timestamp.txt").exists()  # never the learner's
     # Without the LMS's times, a timestamp.txt nbgrader cannot read is named at once.
     warnings = collect(folder, ASSIGNMENT, inbox)
-    assert warnings == ["ben: timestamp.txt is not a time: nbgrader will not grade the hand-in"]
+    assert warnings == [
+        "ben: timestamp.txt is not a time: nbgrader will not grade the hand-in",
+        "dee: timestamp.txt is not a time: nbgrader will not grade the hand-in",
+    ]
 
 
 def test_lms_times_are_read_with_clear_errors(tmp_path):
