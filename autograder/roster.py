@@ -86,10 +86,12 @@ def read_roster(path: Path) -> list[dict[str, str]]:
         if problem:
             raise SystemExit(f"{path}, line {line}: the id {row['id']!r} {problem}")
         learners.append(row)
-    ids = [row["id"] for row in learners]
-    repeated = sorted({i for i in ids if ids.count(i) > 1})
-    if repeated:
-        raise SystemExit(f"{path}: ids listed twice: {', '.join(repeated)}")
+    # Two learners under one LMS id would both get whichever grade the LMS imports last.
+    for column in ("id", "lms_user_id"):
+        values = [row[column] for row in learners if row.get(column)]
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise SystemExit(f"{path}: {column}s listed twice: {', '.join(repeated)}")
     return learners
 
 

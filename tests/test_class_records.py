@@ -196,6 +196,9 @@ def test_a_roster_is_read_with_clear_errors(tmp_path):
     roster.write_text("id\nana\nana\n")
     with pytest.raises(SystemExit, match="ids listed twice: ana"):
         read_roster(roster)
+    roster.write_text("id,lms_user_id\nana,17\nben,17\ncy,\ndee,\n")
+    with pytest.raises(SystemExit, match="lms_user_ids listed twice: 17$"):
+        read_roster(roster)
     with pytest.raises(SystemExit, match="no roster file"):
         read_roster(tmp_path / "missing.csv")
 
