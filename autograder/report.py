@@ -44,6 +44,9 @@ SECTIONS = {  # id: heading, in the page's order
 TOP = 10  # mistakes shown
 NONE = "<p>none</p>"  # what an empty section says
 LABEL = 60  # characters of a bar's label
+# Characters of a diagnosis: a kernel can show an error of megabytes in a test cell, and the
+# checks' own messages are one line of well under this.
+DIAGNOSIS = 300
 CONTAINMENT = (STOPPED, TIMED_OUT, REFUSED)  # what the grader did, not what the learner did
 # The tail a check adds to a failure on random inputs; the seed differs on every run.
 SEED = re.compile(r"\s*\(the same inputs again: add seed=\d+ to this check\)")
@@ -64,12 +67,15 @@ class Mistake:
 
 def diagnosis(ename: str, evalue: str) -> str:
     """The mistake named by a failed test cell's error: the likely mistake a check's message
-    gives after its dash, else the whole message; other errors keep their name."""
+    gives after its dash, else the whole message; other errors keep their name; at most
+    :data:`DIAGNOSIS` characters."""
     text = SEED.sub("", evalue).strip()
     if ename != "AssertionError":
-        return f"{ename}: {text}"
-    _, dash, hint = text.partition(" — ")
-    return hint.removeprefix("likely mistake: ").strip() if dash else text
+        text = f"{ename}: {text}"
+    else:
+        _, dash, hint = text.partition(" — ")
+        text = hint.removeprefix("likely mistake: ").strip() if dash else text
+    return text if len(text) <= DIAGNOSIS else text[: DIAGNOSIS - 1] + "…"
 
 
 def same_mistake(text: str) -> str:

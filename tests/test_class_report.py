@@ -258,3 +258,9 @@ def test_a_long_learner_id_leaves_the_bars_their_room(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns when the axes collapse
         bars(tmp_path / "times.png", ["x" * 200, "ana"], [1.0, 2.0], "seconds")
+
+
+def test_a_megabyte_error_is_cut_to_a_diagnosis():
+    # A kernel can show any error in a test cell: the report must not carry megabytes of it.
+    shown = diagnosis("ValueError", "<b>" * 1_000_000)
+    assert len(shown) == 300 and shown.startswith("ValueError: <b><b>")
