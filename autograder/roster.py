@@ -29,6 +29,8 @@ FORMULA_START = ("=", "+", "-", "@")
 # feedback/<student>/ is nbgrader's, and the feedback zips go to feedback/zips/ beside them: a
 # learner of that name would have the class's zips in their folder, and lose them with it.
 RESERVED = ("zips",)
+# The learner's feedback zip is <id>.zip, and a file name has at most 255 bytes.
+MAX_BYTES = 255 - len(".zip")
 
 
 def learner_id(name: str) -> str:
@@ -49,6 +51,8 @@ def id_problem(student: str) -> str | None:
         return "starts with = + - or @, which a spreadsheet opens as a formula"
     if student.startswith("."):
         return "starts with '.', a hidden folder"
+    if len(student.encode("utf-8")) > MAX_BYTES:
+        return f"is longer than {MAX_BYTES} bytes, too long for the name of its feedback zip"
     if student.casefold() in RESERVED:
         return "is the name of the folder feedback/zips/, where every learner's zip goes"
     return None

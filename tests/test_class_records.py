@@ -277,7 +277,7 @@ def test_odd_folder_names_are_refused_or_made_one_learner_by_the_real_collect(co
         tmp_path,
         {
             name: {"theory.ipynb": notebook_text()}
-            for name in ["[abc]", "=cmd", "-rf", ".hidden", nfd, "Ana", "ana", "x y"]
+            for name in ["[abc]", "=cmd", "-rf", ".hidden", nfd, "Ana", "ana", "x y", "y" * 252]
         },
     )
     (inbox / "__MACOSX" / "ana").mkdir(parents=True)
@@ -289,6 +289,7 @@ def test_odd_folder_names_are_refused_or_made_one_learner_by_the_real_collect(co
         ("=cmd", "starts with = + - or @, which a spreadsheet opens as a formula"),
         ("-rf", "starts with = + - or @"),
         (".hidden", "starts with '.', a hidden folder"),
+        ("y" * 252, "is longer than 251 bytes, too long for the name of its feedback zip"),
     ]:
         assert f"WARNING {name!r}: the folder name {why}" in done.stdout
     assert "left out __MACOSX: macOS's metadata of the zip, not a learner" in done.stdout
