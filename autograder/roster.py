@@ -45,6 +45,8 @@ def id_problem(student: str) -> str | None:
         return "is empty"
     if student != student.strip() or any(ord(c) < 32 or ord(c) == 127 for c in student):
         return "has spaces at an end, or control characters (a tab, a line break)"
+    if "/" in student or "\\" in student:
+        return "has a / or \\, which no folder name can hold"
     if GLOB & set(student):
         return "has one of [ ] * ?, which nbgrader reads as a file name pattern"
     if student.startswith(FORMULA_START):

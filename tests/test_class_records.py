@@ -311,3 +311,6 @@ def test_odd_folder_names_are_refused_or_made_one_learner_by_the_real_collect(co
     roster.write_text(f"id\n{nfd}\n[abc]\n")
     done = course_py(course, "roster", str(roster))
     assert "class.csv, line 3: the id '[abc]' has one of [ ] * ?" in done.stderr
+    roster.write_text("id\nana/../../etc\n")
+    done = course_py(course, "roster", str(roster))
+    assert "class.csv, line 2: the id 'ana/../../etc' has a / or \\" in done.stderr
