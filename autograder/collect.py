@@ -1,7 +1,10 @@
 """Collecting hand-ins: ``FOLDER/<student>/`` into ``submitted/<student>/<assignment>/``.
 
 An inbox is what an LMS download or nbgrader's exchange gives: one folder per learner. Each
-folder is copied whole, so the instructor keeps exactly what was received. Its
+folder is copied whole, so the instructor keeps exactly what was received, except what
+nbgrader's exchange leaves out of a hand-in too (``CourseDirectory.ignore``: Jupyter's
+``.ipynb_checkpoints``, which a learner who zips their folder sends along, ``__pycache__``...).
+Its
 ``timestamp.txt`` is the submission time, which nbgrader compares with the assignment's due
 date; nbgrader's exchange writes it, but in an LMS download it is whatever the learner uploaded
 (a backdated time, or none, which counts as on time). So with ``times`` (``collect
@@ -40,9 +43,11 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from fnmatch import fnmatch
 from pathlib import Path
 
 import nbformat
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder
@@ -123,6 +128,9 @@ def collect(
     if not learners:
         raise SystemExit(f"no submissions in {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
     expected = expected_notebooks(folder, assignment)
+    # What nbgrader's exchange leaves out of a hand-in (Jupyter's .ipynb_checkpoints, say): a
+    # learner who zips their folder sends it along, and it is not part of the hand-in.
+    usual = CourseDirectory(config=folder.config()).ignore
     warnings, collected = [], []
 
     def warn(line: str) -> None:
@@ -146,18 +154,21 @@ def collect(
             continue
         collected.append(student)
         files = sorted(
-            p for p in learner.iterdir() if plain(p) and p.is_file() and p.name != TIMESTAMP
+            p
+            for p in learner.iterdir()
+            if plain(p) and p.is_file() and p.name != TIMESTAMP and not matches(p.name, usual)
         )
         problems = {p.name: notebook_problem(p) for p in files}
         notebooks = [name for name, problem in problems.items() if problem is None]
         renames = matched_names(notebooks, expected)
         target = folder.submitted / student / assignment
-        left_out = []
+        left_out, skipped = [], []
         try:
             if target.exists():
                 shutil.rmtree(target)  # a new hand-in replaces the old one, whole
             own = [TIMESTAMP] if times is not None else []  # never copied: the LMS's is
-            shutil.copytree(learner, target, ignore=leaving_out(learner, left_out, own))
+            ignore = leaving_out(learner, left_out, skipped, usual, own)
+            shutil.copytree(learner, target, ignore=ignore)
             for old, new in renames.items():
                 (target / old).rename(target / new)
             if times is not None and student in times:
@@ -168,7 +179,8 @@ def collect(
             continue
         mark_if_changed(folder, assignment, student)
         received = ", ".join(p.name for p in files) or "nothing"
-        print(f"collected {student}: {received}")
+        also = f" ({', '.join(skipped)} left out, as nbgrader leaves them out)" if skipped else ""
+        print(f"collected {student}: {received}{also}")
         found = [f"{name} is a link or a special file: not collected" for name in left_out]
         for old, new in renames.items():
             found.append(f"{old} renamed to {new}, the notebook it replaces")
@@ -222,18 +234,25 @@ def mark_if_changed(folder: CourseFolder, assignment: str, student: str) -> None
         save_run(folder, assignment, {student: run | {HANDED_IN_AGAIN: True}})
 
 
-def leaving_out(learner: Path, left_out: list[str], dropped: list[str]):
-    """A ``copytree`` ignore function that leaves out links and special files, noting them
-    (relative to ``learner``) in ``left_out``, and the files or folders named in ``dropped``
-    at the top of ``learner``, saying nothing."""
+def matches(name: str, patterns: list[str]) -> bool:
+    """Whether ``name`` matches one of the glob ``patterns``."""
+    return any(fnmatch(name, pattern) for pattern in patterns)
+
+
+def leaving_out(
+    learner: Path, left_out: list[str], skipped: list[str], usual: list[str], dropped: list[str]
+):
+    """A ``copytree`` ignore function that leaves out, noting each relative to ``learner``:
+    links and special files in ``left_out``, names that match the patterns ``usual`` in
+    ``skipped``; and, saying nothing, the names in ``dropped`` at the top of ``learner``."""
 
     def ignore(directory: str, names: list[str]) -> list[str]:
-        ignored = [name for name in names if not plain(Path(directory) / name)]
-        left_out.extend(
-            (Path(directory) / name).relative_to(learner).as_posix() for name in ignored
-        )
-        if Path(directory) == learner:
-            ignored += [name for name in names if name in dropped]
-        return ignored
+        here = Path(directory)
+        links = [name for name in names if not plain(here / name)]
+        left_out.extend((here / name).relative_to(learner).as_posix() for name in links)
+        others = [name for name in names if name not in links and matches(name, usual)]
+        skipped.extend((here / name).relative_to(learner).as_posix() for name in others)
+        own = [name for name in names if here == learner and name in dropped]
+        return links + others + own
 
     return ignore

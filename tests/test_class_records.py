@@ -314,3 +314,19 @@ def test_odd_folder_names_are_refused_or_made_one_learner_by_the_real_collect(co
     roster.write_text("id\nana/../../etc\n")
     done = course_py(course, "roster", str(roster))
     assert "class.csv, line 2: the id 'ana/../../etc' has a / or \\" in done.stderr
+
+
+def test_a_zipped_folder_hands_in_its_notebook_without_jupyters_checkpoints(course, tmp_path):
+    # A learner who zips their whole folder sends JupyterLab's .ipynb_checkpoints along; it is
+    # no part of the hand-in (nbgrader's exchange leaves it out), and grading choked on it.
+    inbox = inbox_of(tmp_path, {"lou": {"theory.ipynb": notebook_text()}})
+    (inbox / "lou" / ".ipynb_checkpoints").mkdir()
+    (inbox / "lou" / ".ipynb_checkpoints" / "theory-checkpoint.ipynb").write_text(notebook_text())
+    done = course_py(course, "collect", A6, str(inbox))
+    assert done.returncode == 0, done.stderr
+    assert (
+        "collected lou: theory.ipynb (.ipynb_checkpoints left out, as nbgrader leaves them out)"
+        in done.stdout
+    )
+    hand_in = course / "submitted" / "lou" / A6
+    assert sorted(p.name for p in hand_in.rglob("*")) == ["theory.ipynb"]
