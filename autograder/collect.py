@@ -26,7 +26,8 @@ characters) stays in the inbox, reported with the reason, to be renamed; so do m
 collected in Unicode's composed form (NFC), the form an LMS export has, whatever form the zip
 gave it (a second folder of the same name in another form is reported, not collected). Names
 that differ only in case are collected and reported: on a case-insensitive disk they are one
-folder.
+folder. Once the gradebook knows learners (the roster, earlier gradings), a folder that is not
+one of them is reported, with the roster's id that differs from it only in case, if any.
 
 A hand-in that replaces one already graded, with other files, is marked in the grading record
 (:data:`autograder.outcomes.HANDED_IN_AGAIN`) until ``autograde`` grades it: until then its
@@ -50,7 +51,7 @@ import nbformat
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
 
-from .course_folder import CourseFolder
+from .course_folder import CourseFolder, nbgrader_api
 from .deadlines import stamp
 from .outcomes import HANDED_IN_AGAIN, run_record, save_run
 from .roster import id_problem, learner_id
@@ -131,6 +132,8 @@ def collect(
     # What nbgrader's exchange leaves out of a hand-in (Jupyter's .ipynb_checkpoints, say): a
     # learner who zips their folder sends it along, and it is not part of the hand-in.
     usual = CourseDirectory(config=folder.config()).ignore
+    with nbgrader_api(folder).gradebook as gradebook:
+        known = {s.id for s in gradebook.students}  # the roster, and everyone graded before
     warnings, collected = [], []
 
     def warn(line: str) -> None:
@@ -192,6 +195,12 @@ def collect(
                 found.append(f"{name} is not a notebook of {assignment} ({', '.join(expected)})")
         if not notebooks:
             found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
+        if known and student not in known:
+            # An LMS user name in another case, a typo: the learner would be graded under a
+            # second id, and the roster's would read as not submitted.
+            same = [k for k in sorted(known) if k.casefold() == student.casefold()]
+            hint = f" ({same[0]} is: is it the same learner?)" if same else ""
+            found.append(f"not on the roster{hint}: it is graded as a learner of its own")
         own = own_time(learner / TIMESTAMP)
         if times is not None:
             lms = times.get(student)

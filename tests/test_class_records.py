@@ -330,3 +330,16 @@ def test_a_zipped_folder_hands_in_its_notebook_without_jupyters_checkpoints(cour
     )
     hand_in = course / "submitted" / "lou" / A6
     assert sorted(p.name for p in hand_in.rglob("*")) == ["theory.ipynb"]
+
+
+def test_a_folder_not_on_the_roster_is_reported_with_its_likely_roster_id(course, tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,first_name\nKim.Lee,Kim\n")
+    assert course_py(course, "roster", str(roster)).returncode == 0
+    inbox = inbox_of(tmp_path, {"kim.lee": {"theory.ipynb": notebook_text()}})
+    done = course_py(course, "collect", A6, str(inbox))
+    assert done.returncode == 0, done.stderr
+    assert (
+        "WARNING kim.lee: not on the roster (Kim.Lee is: is it the same learner?): it is graded"
+        " as a learner of its own"
+    ) in done.stdout
