@@ -26,8 +26,8 @@ characters) stays in the inbox, reported with the reason, to be renamed; so do m
 collected in Unicode's composed form (NFC), the form an LMS export has, whatever form the zip
 gave it (a second folder of the same name in another form is reported, not collected). Names
 that differ only in case are collected and reported: on a case-insensitive disk they are one
-folder. Once the gradebook knows learners (the roster, earlier gradings), a folder that is not
-one of them is reported, with the roster's id that differs from it only in case, if any.
+folder. A folder whose name is not one of the gradebook's learners (the roster, earlier gradings)
+but differs from one only in case is reported.
 
 A hand-in that replaces one already graded, with other files, is marked in the grading record
 (:data:`autograder.outcomes.HANDED_IN_AGAIN`) until ``autograde`` grades it: until then its
@@ -195,12 +195,14 @@ def collect(
                 found.append(f"{name} is not a notebook of {assignment} ({', '.join(expected)})")
         if not notebooks:
             found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
-        if known and student not in known:
-            # An LMS user name in another case, a typo: the learner would be graded under a
-            # second id, and the roster's would read as not submitted.
-            same = [k for k in sorted(known) if k.casefold() == student.casefold()]
-            hint = f" ({same[0]} is: is it the same learner?)" if same else ""
-            found.append(f"not on the roster{hint}: it is graded as a learner of its own")
+        same = [k for k in sorted(known) if k.casefold() == student.casefold()]
+        if student not in known and same:
+            # An LMS user name in another case: the learner would be graded under a second id,
+            # and the roster's would read as not submitted.
+            found.append(
+                f"not on the roster, but {same[0]} is: the same learner? If so, rename the"
+                " folder; otherwise it is graded as a learner of its own"
+            )
         own = own_time(learner / TIMESTAMP)
         if times is not None:
             lms = times.get(student)

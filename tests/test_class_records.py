@@ -332,7 +332,7 @@ def test_a_zipped_folder_hands_in_its_notebook_without_jupyters_checkpoints(cour
     assert sorted(p.name for p in hand_in.rglob("*")) == ["theory.ipynb"]
 
 
-def test_a_folder_not_on_the_roster_is_reported_with_its_likely_roster_id(course, tmp_path):
+def test_a_folder_whose_name_is_a_roster_id_in_another_case_is_reported(course, tmp_path):
     roster = tmp_path / "class.csv"
     roster.write_text("id,first_name\nKim.Lee,Kim\n")
     assert course_py(course, "roster", str(roster)).returncode == 0
@@ -340,6 +340,6 @@ def test_a_folder_not_on_the_roster_is_reported_with_its_likely_roster_id(course
     done = course_py(course, "collect", A6, str(inbox))
     assert done.returncode == 0, done.stderr
     assert (
-        "WARNING kim.lee: not on the roster (Kim.Lee is: is it the same learner?): it is graded"
-        " as a learner of its own"
+        "WARNING kim.lee: not on the roster, but Kim.Lee is: the same learner? If so, rename the"
+        " folder; otherwise it is graded as a learner of its own"
     ) in done.stdout
