@@ -18,6 +18,7 @@ code ever runs in.
 from __future__ import annotations
 
 import importlib
+import os
 import platform
 import tempfile
 import time
@@ -48,6 +49,7 @@ def warm_up(kernels: dict) -> str:
     """Ready this worker for its first hand-in while ``autograde`` registers the assignment and
     packs the kit: import what grading imports, and start the kernel template if its kernels
     start warm. Return the machine's name."""
+    leave_the_terminal()
     # nbgrader imports the grading steps through the course's configuration, and with them
     # torch for the referee: seconds, which the first hand-in would otherwise wait for.
     importlib.import_module(f"{__package__}.execute")
@@ -61,6 +63,22 @@ def warm_up(kernels: dict) -> str:
         except SandboxUnavailable as error:
             raise UnfitWorker(f"{this_worker()} cannot sandbox a kernel: {error}") from None
     return platform.node()
+
+
+def leave_the_terminal() -> None:
+    """Put this Dask worker process, and the kernels it will start, in a session of their own."""
+    # A Ctrl-C in a terminal goes to its whole foreground process group: the grading processes
+    # and their kernels too, where it stops a check or a cell halfway, and the hand-in was
+    # recorded with that cell failed. Dask stops its workers itself (a worker whose parent
+    # ends exits), so a terminal's signals are for autograde, or for `dask worker`, alone.
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:  # called in a process of one's own (a test), not a Dask worker's
+        return
+    if os.getsid(0) != os.getpid():
+        os.setsid()
 
 
 def this_worker() -> str:

@@ -9,7 +9,9 @@ nothing wrong is recorded:
 - a grading worker whose repository is at another commit (its checks differ), or without
   bubblewrap;
 - a scheduler address where nothing answers, a scheduler with no worker, a scheduler lost
-  mid-run (then the next run resumes).
+  mid-run (then the next run resumes);
+- Ctrl-C pressed again and again in a terminal where autograde runs as a script's background
+  job (which ignores it): the grading processes and kernels must not see it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +196,33 @@ def test_a_scheduler_lost_mid_run_blames_no_hand_in_and_the_next_run_resumes(tmp
     assert "1 hand-in(s) already graded and unchanged, kept" in resumed, resumed
     assert len(re.findall(r"\] (\S+): graded in", resumed)) == 2, resumed
     assert scores(course) == {"blank": 0, "mutant-count-linear": 2, "solution-style": 4}
+
+
+def test_ctrl_c_in_the_terminal_of_a_background_autograde_changes_no_grade(tmp_path):
+    course = small_class(tmp_path)
+    # A script's background job ignores SIGINT; the terminal still sends it to the whole group.
+    ignoring = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv("
+    ignoring += "sys.executable, [sys.executable, '-m', 'autograder', *sys.argv[1:]])"
+    grading = subprocess.Popen(
+        [sys.executable, "-c", ignoring, "autograde", A6.name, "--workers", "2"],
+        cwd=course,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # the terminal's foreground group, as the killpg below sees it
+    )
+    printed = read_until(grading, r"grading 3 hand-in\(s\)")
+
+    def press_ctrl_c():
+        while grading.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(grading.pid, signal.SIGINT)
+            time.sleep(0.2)
+
+    pressing = threading.Thread(target=press_ctrl_c)
+    pressing.start()
+    printed = finish(grading, printed)
+    pressing.join()
+    assert grading.returncode == 0, printed
+    assert scores(course) == {"blank": 0, "mutant-count-linear": 2, "solution-style": 4}, printed
