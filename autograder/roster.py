@@ -20,12 +20,11 @@ import unicodedata
 from pathlib import Path
 
 from .course_folder import CourseFolder, nbgrader_api
+from .exports import FORMULA_START
 
 COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")
 # nbgrader finds a learner's notebooks with a glob pattern that holds the id.
 GLOB = set("[]*?")
-# What a spreadsheet opens as a formula (see autograder.exports).
-FORMULA_START = ("=", "+", "-", "@")
 # feedback/<student>/ is nbgrader's, and the feedback zips go to feedback/zips/ beside them: a
 # learner of that name would have the class's zips in their folder, and lose them with it.
 RESERVED = ("zips",)
