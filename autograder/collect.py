@@ -91,6 +91,15 @@ def matched_names(handed_in: list[str], expected: list[str]) -> dict[str, str]:
     return {}
 
 
+def printable(text: str) -> str:
+    """``text`` with each control character written as an escape (``\\x1b``): a file name in a
+    learner's zip can hold terminal escapes that would rewrite the instructor's console (erase
+    the warning above it, say)."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode() for c in text
+    )
+
+
 def own_time(path: Path) -> datetime | str | None:
     """The time a hand-in's own ``timestamp.txt`` gives; None when there is none (no file, or
     an empty one, which nbgrader reads as no time); a sentence when it is not a time."""
@@ -137,6 +146,7 @@ def collect(
     warnings, collected = [], []
 
     def warn(line: str) -> None:
+        line = printable(line)
         warnings.append(line)
         print(f"  WARNING {line}")
 
@@ -183,7 +193,7 @@ def collect(
         mark_if_changed(folder, assignment, student)
         received = ", ".join(p.name for p in files) or "nothing"
         also = f" ({', '.join(skipped)} left out, as nbgrader leaves them out)" if skipped else ""
-        print(f"collected {student}: {received}{also}")
+        print(printable(f"collected {student}: {received}{also}"))
         found = [f"{name} is a link or a special file: not collected" for name in left_out]
         for old, new in renames.items():
             found.append(f"{old} renamed to {new}, the notebook it replaces")

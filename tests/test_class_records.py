@@ -343,3 +343,13 @@ def test_a_folder_whose_name_is_a_roster_id_in_another_case_is_reported(course, 
         "WARNING kim.lee: not on the roster, but Kim.Lee is: the same learner? If so, rename the"
         " folder; otherwise it is graded as a learner of its own"
     ) in done.stdout
+
+
+def test_a_file_name_cannot_rewrite_the_instructors_console(course, tmp_path):
+    # Cursor up and erase line: printed raw, it would wipe the warning printed just before.
+    erase = "\x1b[1A\x1b[2K"
+    inbox = inbox_of(tmp_path, {"mo": {"theory.ipynb": notebook_text(), f"{erase}x.txt": ""}})
+    done = course_py(course, "collect", A6, str(inbox))
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
+    assert "WARNING mo: \\x1b[1A\\x1b[2Kx.txt is not a notebook" in done.stdout
