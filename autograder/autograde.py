@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import math
 import os
@@ -220,6 +221,15 @@ def grading_client(workers: int, scheduler: str | None):
         Client(cluster) as client,
     ):
         yield client
+
+
+def solution_passes(record: bytes) -> bool:
+    """Whether the instructor's solution passed every check of a referee record of it."""
+    # One that failed a check is not kept: the failure may be the grading machine's (a check
+    # broken off by a signal or a lost worker), and kept, it would fail that test cell for
+    # every learner at every later run, silently. Not kept, the next run records the solution
+    # again, and says again what it fails.
+    return all(check["passed"] for checks in json.loads(record).values() for check in checks)
 
 
 def outcome_of(result: dict) -> dict:
@@ -428,7 +438,7 @@ def grade_class(
                 print(f"  {message}")
         for file_name, data in result["records"].items():
             (folder.root / RECORDS).mkdir(exist_ok=True)
-            if not (folder.root / RECORDS / file_name).exists():
+            if not (folder.root / RECORDS / file_name).exists() and solution_passes(data):
                 (folder.root / RECORDS / file_name).write_bytes(data)
         run = outcome_of(result)
         if not run.get("not_processed"):

@@ -11,7 +11,8 @@ nothing wrong is recorded:
 - a scheduler address where nothing answers, a scheduler with no worker, a scheduler lost
   mid-run (then the next run resumes);
 - Ctrl-C pressed again and again in a terminal where autograde runs as a script's background
-  job (which ignores it): the grading processes and kernels must not see it.
+  job (which ignores it): the grading processes and kernels must not see it;
+- an instructor's solution that fails a check: said at every run, its record never kept.
 """
 
 from __future__ import annotations
@@ -226,3 +227,16 @@ def test_ctrl_c_in_the_terminal_of_a_background_autograde_changes_no_grade(tmp_p
     pressing.join()
     assert grading.returncode == 0, printed
     assert scores(course) == {"blank": 0, "mutant-count-linear": 2, "solution-style": 4}, printed
+
+
+def test_a_check_the_solution_fails_is_said_at_every_run_and_not_kept(tmp_path):
+    course = small_class(tmp_path)
+    solution = course / "solutions" / A6.name / "theory.ipynb"
+    text = solution.read_text(encoding="utf-8")
+    assert "return 2**n\\n" in text
+    solution.write_text(text.replace("return 2**n\\n", "return 2**n + 1\\n"), encoding="utf-8")
+    for run in ["first", "second"]:
+        printed = finish(autograde(course, "--workers", "1", "--force", "--student", "blank"))
+        assert "the solution fails a check in test_count_paths" in printed, (run, printed)
+    kept = [p.read_text() for p in (course / ".referee").glob("*.json")]
+    assert not any('"passed": false' in record for record in kept), kept
