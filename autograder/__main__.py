@@ -11,9 +11,9 @@ import argparse
 from pathlib import Path
 
 from .autograde import autograde
-from .collect import collect
+from .collect import collect, read_submission_times
 from .course_folder import CourseFolder
-from .deadlines import due_date, read_submission_times, set_due_date
+from .deadlines import due_date, set_due_date
 from .exports import export_grades
 from .feedback_pages import write_feedback
 from .hand_grading import print_pending

@@ -48,13 +48,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import nbformat
+from dateutil.parser import parse as parse_time
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder, nbgrader_api
 from .deadlines import stamp
 from .outcomes import HANDED_IN_AGAIN, run_record, save_run
-from .roster import id_problem, learner_id
+from .roster import id_problem, learner_id, read_table
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
 MACOS_ZIP_FOLDER = "__MACOSX"  # the metadata a Mac puts in a zip, not a learner
@@ -98,6 +99,35 @@ def printable(text: str) -> str:
     return "".join(
         c if c.isprintable() or c == " " else c.encode("unicode_escape").decode() for c in text
     )
+
+
+def read_submission_times(path: Path) -> dict[str, datetime]:
+    """The submission time of each learner, in UTC, from a CSV file with the columns ``id``
+    (the learner's folder name) and ``submitted_at`` (a time with its zone, as the LMS gives
+    it); exit with a clear error, naming the line, when the file is wrong."""
+    if not path.is_file():
+        raise SystemExit(f"no file {path}: write a CSV file with columns id, submitted_at")
+    header, rows = read_table(path)
+    if "id" not in header or "submitted_at" not in header:
+        raise SystemExit(
+            f"{path}: columns {', '.join(header) or '(none)'}; it needs id and submitted_at"
+        )
+    times = {}
+    for line, row in rows:
+        student, text = learner_id(row["id"]), row["submitted_at"]
+        if student in times:
+            raise SystemExit(f"{path}, line {line}: {student} has a time already")
+        try:
+            # A time without its zone would be read as UTC: hours off for a local time.
+            if parse_time(text).tzinfo is None:
+                raise ValueError
+            times[student] = parse_utc(text)
+        except Exception:  # dateutil raises ParserError, ValueError or OverflowError
+            raise SystemExit(
+                f"{path}, line {line}: cannot read {student}'s submission time {text!r}: write"
+                " it with its zone, like '2027-01-15 17:00 UTC' or '2027-01-15T18:00:00+01:00'"
+            ) from None
+    return times
 
 
 def own_time(path: Path) -> datetime | str | None:

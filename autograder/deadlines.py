@@ -3,8 +3,8 @@
 A due date belongs to an assignment in the gradebook (:func:`set_due_date`, ``course.py due``);
 a hand-in's submission time is its ``timestamp.txt``. nbgrader's exchange writes that file, but a
 learner who uploads a folder to an LMS can write it too, backdated, so ``collect --submitted-at
-FILE.csv`` takes the LMS's own times instead (:func:`read_submission_times`) and writes each
-hand-in's ``timestamp.txt`` from them. When nbgrader
+FILE.csv`` takes the LMS's own times instead (:func:`autograder.collect.read_submission_times`)
+and writes each hand-in's ``timestamp.txt`` from them (:func:`stamp`). When nbgrader
 autogrades a hand-in submitted after the due date, its ``AssignLatePenalties`` step asks the
 late-submission plugin configured in ``nbgrader_config.py`` for a penalty: the course's
 :class:`LatePolicy` takes ``percent_per_day`` of the notebook's score for every day or part of
@@ -14,13 +14,9 @@ exports and shows in Formgrader.
 
 from __future__ import annotations
 
-import csv
 import math
-import unicodedata
 from datetime import datetime
-from pathlib import Path
 
-from dateutil.parser import parse as parse_time
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.utils import parse_utc
 from traitlets import Float
@@ -65,39 +61,6 @@ def parse_due_date(text: str) -> datetime:
             f"cannot read the due date {text!r}: write it like '2027-01-15 17:00 UTC' or"
             " '2027-01-15T17:00:00+01:00'"
         ) from None
-
-
-def read_submission_times(path: Path) -> dict[str, datetime]:
-    """The submission time of each learner, in UTC, from a CSV file with the columns ``id``
-    (the learner's folder name) and ``submitted_at`` (a time with its zone, as the LMS gives
-    it); exit with a clear error, naming the line, when the file is wrong."""
-    if not path.is_file():
-        raise SystemExit(f"no file {path}: write a CSV file with columns id, submitted_at")
-    with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: spreadsheet exports
-        reader = csv.DictReader(file)
-        rows = list(reader)
-    header = [name.strip() for name in reader.fieldnames or []]
-    if "id" not in header or "submitted_at" not in header:
-        raise SystemExit(
-            f"{path}: columns {', '.join(header) or '(none)'}; it needs id and submitted_at"
-        )
-    times = {}
-    for line, row in enumerate(rows, 2):
-        row = {name.strip(): (value or "").strip() for name, value in row.items() if name}
-        student, text = unicodedata.normalize("NFC", row["id"]), row["submitted_at"]
-        if student in times:
-            raise SystemExit(f"{path}, line {line}: {student} has a time already")
-        try:
-            # A time without its zone would be read as UTC: hours off for a local time.
-            if parse_time(text).tzinfo is None:
-                raise ValueError
-            times[student] = parse_utc(text)
-        except Exception:  # dateutil raises ParserError, ValueError or OverflowError
-            raise SystemExit(
-                f"{path}, line {line}: cannot read {student}'s submission time {text!r}: write"
-                " it with its zone, like '2027-01-15 17:00 UTC' or '2027-01-15T18:00:00+01:00'"
-            ) from None
-    return times
 
 
 def stamp(when: datetime) -> str:

@@ -7,15 +7,18 @@ learner in the gradebook. From then on the autograde summary lists learners of t
 handed nothing in as "not submitted", and the grade exports carry names, emails and LMS ids.
 
 Spreadsheets in many languages save CSV with ``;`` or tabs between values, so the separator is
-read from the header row. A row with more values than the header has columns (a name with an
-unquoted comma in it) is an error, never a silent shift of every later column. An id must be
+read from the header row, and Excel may save it as UTF-16 (:func:`read_table`). A row with more
+values than the header has columns (a name with an unquoted comma in it) is an error, never a
+silent shift of every later column. An id must be
 usable as a folder name that nbgrader can grade and an LMS can match (:func:`id_problem`), and
 is read in Unicode's composed form, as ``collect`` writes folder names (:func:`learner_id`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import unicodedata
 from pathlib import Path
 
@@ -59,19 +62,47 @@ def id_problem(student: str) -> str | None:
     return None
 
 
+def read_table(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The header and the rows of a CSV file as spreadsheets and LMSs save one, each row as its
+    line number and its values by column, stripped; exit with a clear error when it cannot be
+    read, or a row has more values than the header has columns.
+
+    Text is UTF-8, with or without the BOM a spreadsheet writes, or UTF-16 with its BOM (Excel's
+    "Unicode text"); values are separated by commas, ``;`` or tabs, whichever the header has most.
+    """
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = data.decode("utf-16")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise SystemExit(
+                f"{path} is not UTF-8 text (byte {error.start}): save it as 'CSV UTF-8' (Excel)"
+                " or as Text CSV with the character set Unicode (UTF-8) (LibreOffice)"
+            ) from None
+    first = text.split("\n", 1)[0]
+    separator = max(",;\t", key=first.count)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
+    rows = []
+    for row in reader:
+        if None in row:  # csv puts the values beyond the header's columns there
+            raise SystemExit(
+                f"{path}, line {reader.line_num}: more values than columns"
+                f" ({', '.join(reader.fieldnames)}); a value with {separator!r} in it must be"
+                " in double quotes"
+            )
+        rows.append((reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items()}))
+    return [name.strip() for name in reader.fieldnames or []], rows
+
+
 def read_roster(path: Path) -> list[dict[str, str]]:
     """The learners of a roster file, one dict per row; exit with a clear error when it is wrong."""
     if not path.is_file():
         raise SystemExit(
             f"no roster file {path}: write a CSV file with columns {', '.join(COLUMNS)}"
         )
-    with open(path, newline="", encoding="utf-8-sig") as file:  # -sig: spreadsheet exports
-        first = file.readline()
-        file.seek(0)
-        separator = max(",;\t", key=first.count)
-        reader = csv.DictReader(file, delimiter=separator)
-        rows = [(reader.line_num, row) for row in reader]
-    header = [name.strip() for name in reader.fieldnames or []]
+    header, rows = read_table(path)
     unknown = [name for name in header if name not in COLUMNS]
     if "id" not in header or unknown:
         raise SystemExit(
@@ -80,12 +111,6 @@ def read_roster(path: Path) -> list[dict[str, str]]:
         )
     learners = []
     for line, row in rows:
-        if None in row:  # csv puts the values beyond the header's columns there
-            raise SystemExit(
-                f"{path}, line {line}: more values than columns ({', '.join(header)}); a value"
-                f" with {separator!r} in it must be in double quotes"
-            )
-        row = {name.strip(): (value or "").strip() for name, value in row.items()}
         row["id"] = learner_id(row["id"])
         problem = id_problem(row["id"])
         if problem:

@@ -17,15 +17,9 @@ import nbformat
 import pytest
 from grading_support import course_copy
 
-from autograder.collect import collect
+from autograder.collect import collect, read_submission_times
 from autograder.course_folder import CONFIG_FILE, CourseFolder
-from autograder.deadlines import (
-    DAY,
-    LatePolicy,
-    late_by,
-    parse_due_date,
-    read_submission_times,
-)
+from autograder.deadlines import DAY, LatePolicy, late_by, parse_due_date
 from autograder.roster import read_roster
 
 ASSIGNMENT = "a9_demo"
@@ -195,6 +189,12 @@ def test_a_roster_is_read_with_clear_errors(tmp_path):
         read_roster(roster)
     roster.write_text("id\nana\nana\n")
     with pytest.raises(SystemExit, match="ids listed twice: ana"):
+        read_roster(roster)
+    # Excel's "Unicode text" is UTF-16 with tabs; its older "CSV" is Windows-1252.
+    roster.write_text("id\tfirst_name\r\nana\tJos\u00e9\r\n", encoding="utf-16")
+    assert read_roster(roster) == [{"id": "ana", "first_name": "Jos\u00e9"}]
+    roster.write_text("id,first_name\nana,Jos\u00e9\n", encoding="cp1252")
+    with pytest.raises(SystemExit, match="is not UTF-8 text .*save it as 'CSV UTF-8'"):
         read_roster(roster)
     roster.write_text("id,lms_user_id\nana,17\nben,17\ncy,\ndee,\n")
     with pytest.raises(SystemExit, match="lms_user_ids listed twice: 17$"):
