@@ -21,7 +21,8 @@ The commands (``python3 course.py COMMAND`` hands them to ``python -m autograder
 What grading plugs into nbgrader (``nbgrader_config.py``):
 
 - :mod:`autograder.locked_cells` puts locked cells back, warning only about a learner's edits;
-- :mod:`autograder.sandbox` starts each graded kernel inside a bubblewrap sandbox;
+- :mod:`autograder.sandbox` starts each graded kernel inside a bubblewrap sandbox, and
+  :mod:`autograder.kernel_relay` bounds what the kernel sends the grader;
 - :mod:`autograder.execute` runs a submission's notebook in it and contains what goes wrong,
   writing the errors of :mod:`autograder.cell_errors` into the cells it stopped;
 - :mod:`autograder.referee` decides the test cells' checks in the grading process;

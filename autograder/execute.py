@@ -9,8 +9,8 @@ it in ``nbgrader autograde`` (see ``nbgrader_config.py``):
 - a cell that runs past the time limit is interrupted; a kernel that does not come back within
   a few seconds is stopped;
 - a kernel that dies (``os._exit``, a kill, memory) or floods its output (it is stopped then;
-  every message it sends counts, widget data and other messages as much as outputs, and one
-  message part larger than the limit is refused at the socket, before the grader holds it)
+  every message it sends counts, widget data and other messages as much as outputs, and the
+  sandbox's relay stops a message larger than the limit before the grader holds it)
   ends the run of that notebook: the cell where it happened and every later code cell get an
   error output with a one-line reason, so their tests score zero and the learner reads why;
 - a notebook may run for a limited time in all;
@@ -212,14 +212,6 @@ class ContainedExecute(Execute):
                 except CellTimeoutError:  # not even the interrupt got an answer
                     self._timed_out_cell = True
                 self._referee.end_cell()
-                if self._sent_oversized():
-                    # Its outputs after that message are lost, and nothing more would arrive.
-                    self._flooded = True
-                    self._kill_kernel()
-                    stopped = self._death_reason()
-                    cell.outputs.append(error_output(STOPPED, stopped))
-                    self.log.warning("contained: %s", stopped)
-                    continue
                 if not self._timed_out(cell):
                     continue
                 # The interrupt raised KeyboardInterrupt in the kernel, whose traceback (cut to
@@ -255,16 +247,6 @@ class ContainedExecute(Execute):
                 return None
         return super().process_message(msg, cell, cell_index)
 
-    def _sent_oversized(self) -> bool:
-        """Whether the kernel, still running, had a connection cut for a message larger than
-        the output limit (see :class:`autograder.sandbox.SandboxKernelClient`)."""
-        cut_off = getattr(self.kc, "cut_off", None)
-        return cut_off is not None and cut_off() and self._kernel_running()
-
-    def _kernel_running(self) -> bool:
-        process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        return process is not None and process.poll() is None
-
     def _timed_out(self, cell) -> bool:
         outputs = cell.get("outputs", [])
         return self._timed_out_cell or any(o.get("ename") == TIMED_OUT for o in outputs)
@@ -283,10 +265,18 @@ class ContainedExecute(Execute):
         return False
 
     def _kill_kernel(self) -> None:
-        if self._kernel_running():
-            self.km.provisioner.process.kill()  # bwrap: the sandbox and all in it go with it
+        provisioner = getattr(self.km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()  # bwrap: the sandbox and every process in it go with it
 
     def _death_reason(self) -> str:
+        cut_off = getattr(self.km, "cut_off", None)
+        if cut_off:
+            return (
+                f"the kernel sent the grader {cut_off}, so it was stopped (a notebook may send"
+                f" {self.output_limit:,} bytes of output or widget data in all)"
+            )
         if self._flooded:
             return (
                 f"the notebook sent more than {self.output_limit:,} bytes of output or widget"

@@ -13,7 +13,8 @@ A submission is arbitrary Python run by the instructor. Its kernel starts inside
 
 It runs as a user id of its own (never root), with limits on memory, processes, CPU time and
 file size. The kernel talks to the grader over Unix sockets in a private folder bound into the
-sandbox, since it has no network to listen on.
+sandbox, since it has no network to listen on, and everything it sends passes a relay that
+bounds it (:mod:`autograder.kernel_relay`).
 
 Kernels start warm by default: a :class:`KernelTemplate`, one sandbox per grading process that
 has imported torch and ``resnet_ref`` once, forks each kernel into namespaces, a user id and
@@ -41,11 +42,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty
 
-import zmq
-import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, Type, default
+from traitlets import Bool, Integer, Type
+
+from .kernel_relay import KernelRelay
 
 BWRAP = "bwrap"
 MiB = 1024 * 1024
@@ -274,48 +275,13 @@ class KernelTemplate:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class SandboxKernelClient(AsyncKernelClient):
-    """The grader's client of a sandboxed kernel: ready promptly, and deaf to oversized messages.
+class PromptKernelClient(AsyncKernelClient):
+    """A kernel client that is ready as soon as the kernel has answered on both channels.
 
     jupyter_client's ``wait_for_ready`` ends by listening to IOPub until it has been quiet
     for 0.2 s, to drop the kernel's start-up messages: idle time for every notebook graded.
     nbclient reads on IOPub only the messages of the cell it runs, so those can stay.
-
-    ZeroMQ hands a message over only once it has received all of it, so a kernel that sends
-    one huge message (``print`` of a gigabyte string, by mistake or not) would have the grader
-    hold it whole before any limit could count it. The sockets of this client refuse any
-    message part larger than ``message_bytes``: ZeroMQ cuts the connection instead, and
-    :meth:`cut_off` tells the grader that it happened.
     """
-
-    message_bytes = Integer(64 * MiB, help="bytes of the largest message part the kernel may send")
-
-    @default("context")
-    def _context_default(self) -> zmq.asyncio.Context:
-        self._created_context = True  # so that the client destroys it when it goes
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, self.message_bytes)
-        return context
-
-    def start_channels(self, *args, **kwargs) -> None:
-        """Start the channels, and watch the two that nbclient reads for a cut connection."""
-        super().start_channels(*args, **kwargs)
-        self._watches = [
-            channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-            for channel in (self.iopub_channel, self.shell_channel)
-        ]
-
-    def stop_channels(self) -> None:
-        """Stop the channels and their watches."""
-        for watch in getattr(self, "_watches", []):
-            watch.close(linger=0)
-        self._watches = []
-        super().stop_channels()
-
-    def cut_off(self) -> bool:
-        """Whether a connection to the kernel was cut since the channels started: the kernel
-        sent an oversized message, or it closed the connection itself."""
-        return any(zmq.Socket.shadow(watch.underlying).poll(0) for watch in self._watches)
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         """Return once the kernel has answered a kernel_info request on the shell channel and
@@ -344,7 +310,7 @@ class SandboxKernelClient(AsyncKernelClient):
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox, one fresh user id each."""
 
-    client_factory = Type(SandboxKernelClient, klass=AsyncKernelClient)
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
 
     memory_bytes = Integer(Limits.memory_bytes, help="RLIMIT_DATA of the kernel").tag(config=True)
     processes = Integer(Limits.processes, help="RLIMIT_NPROC of the kernel").tag(config=True)
@@ -353,12 +319,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     scratch_bytes = Integer(Limits.scratch_bytes, help="size of its scratch folders").tag(
         config=True
     )
-    # ContainedExecute sets it to its output limit: one part larger than the whole allowance is
-    # a flood, and refusing it at the socket keeps it out of the grader's memory.
-    message_bytes = Integer(
-        SandboxKernelClient.message_bytes.default_value,
-        help="bytes of the largest message part the kernel may send",
-    )
+    # ContainedExecute sets it to its output limit: one message larger than the whole allowance
+    # is a flood, and the relay keeps it out of the grader's memory.
+    message_bytes = Integer(64 * MiB, help="bytes of the largest message the kernel may send")
     warm_start = Bool(
         True,
         help="Fork each kernel from a template that has imported torch and resnet_ref"
@@ -380,10 +343,21 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.connection_file = str(self.private / "kernel.json")
         self.ip = str(self.private / "kernel-ipc")
         self.referee_socket = self.private / "referee.sock"
+        self.relay: KernelRelay | None = None
 
-    def client(self, **kwargs) -> SandboxKernelClient:
-        """A client of this manager's kernel, whose sockets refuse oversized messages."""
-        return super().client(message_bytes=self.message_bytes, **kwargs)
+    @property
+    def cut_off(self) -> str | None:
+        """Why the relay cut the kernel off and stopped it (it sent too much), or None."""
+        return self.relay.cut if self.relay else None
+
+    def client(self, **kwargs) -> PromptKernelClient:
+        """A client of the kernel whose sockets connect to the relay."""
+        return super().client(ip=self.relay.ip, **kwargs)
+
+    def _make_url(self, channel: str) -> str:
+        # This manager's own socket (control, for interrupts and shutdown) goes through the
+        # relay too; the connection file, which the kernel reads, keeps the kernel's paths.
+        return f"ipc://{self.relay.ip}-{getattr(self, f'{channel}_port')}"
 
     def limits(self) -> Limits:
         """The limits this manager's traits set."""
@@ -417,6 +391,21 @@ class SandboxedKernelManager(AsyncKernelManager):
         # The kernel's own console chatter is not the instructor's business.
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         await super()._async_launch_kernel(kernel_cmd, **kw)
+        channels = ("shell", "iopub", "stdin", "control", "hb")
+        self.relay = KernelRelay(
+            self.ip,
+            [getattr(self, f"{channel}_port") for channel in channels],
+            self.message_bytes,
+            # Besides its counted outputs, a kernel sends a few hundred bytes of headers per
+            # message, and replies on the other channels: far below this, unless it floods.
+            4 * self.message_bytes + 16 * MiB,
+            self._stop_flooding,
+        )
+
+    def _stop_flooding(self, reason: str) -> None:
+        process = getattr(self.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()  # bwrap: the sandbox and every process in it go with it
 
     async def interrupt_kernel(self) -> None:
         """Ask the kernel to interrupt itself: a SIGINT sent from here would stop bwrap, and the
@@ -434,3 +423,5 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super().cleanup_resources(restart)
         if not restart:
             shutil.rmtree(self.private, ignore_errors=True)
+            if self.relay is not None:
+                self.relay.close()

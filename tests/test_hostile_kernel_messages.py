@@ -302,7 +302,7 @@ def test_widget_messages_and_one_huge_message_count_toward_the_output_limit(batc
     ]
     # Stopped in the cell that sent it, not later at a time limit.
     assert stopped[0][0] == "basic_block", stopped
-    assert f"more than {OUTPUT_LIMIT:,} bytes of output or widget data" in stopped[0][1]
+    assert f"more than {OUTPUT_LIMIT:,} bytes" in stopped[0][1]
     assert refereed(batch.scores[student]) == dict.fromkeys(A2.cells, 0.0)
 
 

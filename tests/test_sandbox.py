@@ -98,11 +98,12 @@ def test_a_virtual_environment_reached_through_a_link_stays_visible(tmp_path):
     assert lines[:2] == ["0", str(link)], lines
 
 
-# Run by the grader's Python: a sandboxed kernel prints one huge message; prints this process's
-# peak memory in MiB before it, whether the client saw its connection cut, and the peak after.
-HUGE_MESSAGE = textwrap.dedent(
+# Run by the grader's Python with a cell's code: a sandboxed kernel runs it; prints this
+# process's peak memory in MiB before, whether the kernel is alive, why it was cut off, and the
+# peak after.
+FLOOD = textwrap.dedent(
     """
-    import asyncio, resource
+    import asyncio, resource, sys, time
     from autograder.sandbox import SandboxedKernelManager
 
     def peak_mib():
@@ -116,10 +117,13 @@ HUGE_MESSAGE = textwrap.dedent(
         try:
             await kc.wait_for_ready(timeout=120)
             print(peak_mib())
-            kc.execute("print('o' * 300_000_000)")
-            await kc.get_shell_msg(timeout=120)
-            await asyncio.sleep(2)  # anything on IOPub would have arrived by now
-            print(kc.cut_off())
+            kc.execute(sys.argv[1])
+            deadline = time.monotonic() + 60
+            while km.cut_off is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1)
+            print(await km.is_alive())
+            print(repr(km.cut_off))
         finally:
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
@@ -128,18 +132,41 @@ HUGE_MESSAGE = textwrap.dedent(
     print(peak_mib())
     """
 )
+ONE_PRINT = "print('o' * 300_000_000)"
+# 300 parts of 1 MB, all one object in the kernel: cheap for it, 300 MB for a receiver.
+MANY_PARTS = """
+_k = get_ipython().kernel
+_msg = _k.session.msg("stream", {"name": "stdout", "text": "hi"}, parent=_k.get_parent("shell"))
+_k.session.send(_k.iopub_socket, _msg, buffers=[b"m" * 1_000_000] * 300)
+"""
+# 300 replies of 1 MB on the stdin channel, which nothing reads.
+UNREAD = """
+_k = get_ipython().kernel
+for _i in range(300):
+    _k.session.send(_k.stdin_socket, "input_request", {"prompt": "m" * 1_000_000},
+                    parent=_k.get_parent("shell"), ident=_k._parent_ident["shell"])
+"""
 
 
-def test_one_huge_message_is_refused_before_the_grader_holds_it():
+@pytest.mark.parametrize(
+    "code, reason",
+    [
+        (ONE_PRINT, "a message of more than 1,048,576 bytes"),
+        (MANY_PARTS, "a message of more than 1,048,576 bytes"),
+        (UNREAD, "more than 20,971,520 bytes in all"),
+    ],
+    ids=["one-print", "many-parts", "unread-channel"],
+)
+def test_a_flood_is_cut_off_before_the_grader_holds_it(code, reason):
     done = subprocess.run(
-        [sys.executable, "-c", HUGE_MESSAGE],
+        [sys.executable, "-c", FLOOD, code],
         capture_output=True,
         text=True,
         cwd=ROOT,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    before, cut_off, after = done.stdout.split()
-    assert cut_off == "True", done.stdout
-    # The 300 MB print never entered this process.
+    before, alive, cut_off, after = done.stdout.splitlines()
+    assert (alive, cut_off) == ("False", repr(reason)), done.stdout
+    # Hundreds of megabytes sent, and none of them entered this process.
     assert int(after) - int(before) < 50, done.stdout
