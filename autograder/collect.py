@@ -48,12 +48,11 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import nbformat
-from dateutil.parser import parse as parse_time
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder, nbgrader_api
-from .deadlines import stamp
+from .deadlines import stamp, utc_time
 from .outcomes import HANDED_IN_AGAIN, run_record, save_run
 from .roster import id_problem, learner_id, read_table
 
@@ -117,16 +116,12 @@ def read_submission_times(path: Path) -> dict[str, datetime]:
         student, text = learner_id(row["id"]), row["submitted_at"]
         if student in times:
             raise SystemExit(f"{path}, line {line}: {student} has a time already")
-        try:
-            # A time without its zone would be read as UTC: hours off for a local time.
-            if parse_time(text).tzinfo is None:
-                raise ValueError
-            times[student] = parse_utc(text)
-        except Exception:  # dateutil raises ParserError, ValueError or OverflowError
+        times[student] = utc_time(text)
+        if times[student] is None:
             raise SystemExit(
                 f"{path}, line {line}: cannot read {student}'s submission time {text!r}: write"
                 " it with its zone, like '2027-01-15 17:00 UTC' or '2027-01-15T18:00:00+01:00'"
-            ) from None
+            )
     return times
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from dateutil.parser import parse as parse_time
 from nbgrader.plugins import LateSubmissionPlugin
 from nbgrader.utils import parse_utc
 from traitlets import Float
@@ -52,15 +53,25 @@ def late_by(seconds: float) -> str:
     return " ".join(f"{count} {unit}" for count, unit in parts if count) or "0 min"
 
 
+def utc_time(text: str) -> datetime | None:
+    """``text``, a date and time with its zone, in UTC (without a zone, as nbgrader keeps
+    times); None when it is not one."""
+    try:
+        # A time without its zone would be taken as UTC: hours off for a local time.
+        return parse_utc(text) if parse_time(text).tzinfo is not None else None
+    except Exception:  # dateutil raises ParserError, ValueError or OverflowError
+        return None
+
+
 def parse_due_date(text: str) -> datetime:
     """A due date as the instructor writes it (``2027-01-15 17:00 UTC``, ISO 8601, an offset)."""
-    try:
-        return parse_utc(text)
-    except Exception:  # dateutil raises ParserError, ValueError or OverflowError
+    due = utc_time(text)
+    if due is None:
         raise SystemExit(
-            f"cannot read the due date {text!r}: write it like '2027-01-15 17:00 UTC' or"
-            " '2027-01-15T17:00:00+01:00'"
-        ) from None
+            f"cannot read the due date {text!r}: write it with its zone, like"
+            " '2027-01-15 17:00 UTC' or '2027-01-15T17:00:00+01:00'"
+        )
+    return due
 
 
 def stamp(when: datetime) -> str:

@@ -214,6 +214,9 @@ def test_the_late_policy_takes_a_share_per_started_day():
     assert parse_due_date("2027-01-15T18:00:00+01:00").hour == 17
     with pytest.raises(SystemExit, match="cannot read the due date"):
         parse_due_date("next Friday-ish")
+    # 17:00 in Berlin is not 17:00 UTC: a due date without its zone is refused, not guessed.
+    with pytest.raises(SystemExit, match="write it with its zone"):
+        parse_due_date("2027-01-15 17:00")
 
 
 def test_the_grading_record_is_plain_json(folder):
