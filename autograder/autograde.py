@@ -361,6 +361,8 @@ def autograde(
 ) -> None:
     """Autograde the hand-ins of ``assignment`` (or ``student``'s) that need it; summarise."""
     folder.known(assignment)
+    if workers is not None and workers < 1:  # Dask would wait 30 s for no worker, then fail
+        raise SystemExit(f"--workers {workers}: give 1 or more grading processes")
     students = [s for s in folder.students(assignment) if student in (None, s)]
     if not students:
         raise SystemExit(

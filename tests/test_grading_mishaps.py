@@ -171,6 +171,8 @@ def autograde_quickly(course: Path, *options: str) -> subprocess.Popen:
 
 def test_no_scheduler_or_no_worker_is_said_and_nothing_recorded(tmp_path):
     course = small_class(tmp_path)
+    printed = finish(autograde(course, "--workers", "0"))
+    assert "--workers 0: give 1 or more grading processes" in printed, printed
     nobody = f"tcp://127.0.0.1:{free_port()}"
     printed = finish(autograde_quickly(course, "--scheduler", nobody))
     assert f"cannot reach the Dask scheduler at {nobody}" in printed, printed
