@@ -17,7 +17,10 @@ said, by learner and file name:
 - a file that is not a notebook, or a ``.ipynb`` file that nbformat cannot read;
 - a notebook whose name is not one of the assignment's (``blocks (1).ipynb``, as a browser
   names a second download). When it is the only notebook handed in for the only notebook the
-  learner is missing, it is renamed to the expected name, and the rename is reported.
+  learner is missing, and holds most of that notebook's cells (nbgrader's cell ids), it is
+  renamed to the expected name, and the rename is reported;
+- a notebook under the expected name that lacks most of its cells: another assignment's
+  notebook, or answers pasted into a new notebook, which nbgrader cannot grade.
 
 A folder whose name cannot be a learner's id (:func:`autograder.roster.id_problem`: a name
 nbgrader would read as a file pattern, one a spreadsheet would open as a formula, control
@@ -82,13 +85,38 @@ def expected_notebooks(folder: CourseFolder, assignment: str) -> list[str]:
     return sorted(p.name for p in (folder.exercises / assignment).glob("*.ipynb"))
 
 
-def matched_names(handed_in: list[str], expected: list[str]) -> dict[str, str]:
-    """Renames that give a misnamed notebook its expected name, where that is unambiguous."""
+def grade_ids(path: Path) -> set[str]:
+    """The nbgrader ids of a notebook's cells (the released notebook's, in a learner's copy)."""
+    notebook = nbformat.read(path, as_version=4)
+    return {
+        cell.metadata.nbgrader.grade_id
+        for cell in notebook.cells
+        if "grade_id" in cell.get("metadata", {}).get("nbgrader", {})
+    }
+
+
+def matched_names(learner: Path, handed_in: list[str], released: Path) -> dict[str, str]:
+    """Renames that give a misnamed notebook its expected name, where that is unambiguous: the
+    only notebook handed in under another name, for the only one missing, and with its cells."""
+    expected = sorted(p.name for p in released.glob("*.ipynb"))
     unmatched = [name for name in handed_in if name not in expected]
     missing = [name for name in expected if name not in handed_in]
-    if len(unmatched) == 1 and len(missing) == 1:
+    # Another assignment's notebook, renamed, would be graded as this one's (and fail).
+    if (
+        len(unmatched) == 1
+        and len(missing) == 1
+        and is_copy_of(learner / unmatched[0], released / missing[0])
+    ):
         return {unmatched[0]: missing[0]}
     return {}
+
+
+def is_copy_of(notebook: Path, released: Path) -> bool:
+    """Whether ``notebook`` holds most of the cells of the ``released`` notebook, as a learner's
+    copy of it does (notebooks of one course share a few, a set-up cell say); True when the
+    released notebook has no nbgrader cells to tell by."""
+    ids = grade_ids(released)
+    return len(ids & grade_ids(notebook)) >= len(ids) / 2
 
 
 def printable(text: str) -> str:
@@ -163,6 +191,7 @@ def collect(
     if not learners:
         raise SystemExit(f"no submissions in {inbox}: expected {inbox}/<student>/<notebook>.ipynb")
     expected = expected_notebooks(folder, assignment)
+    released = folder.exercises / assignment
     # What nbgrader's exchange leaves out of a hand-in (Jupyter's .ipynb_checkpoints, say): a
     # learner who zips their folder sends it along, and it is not part of the hand-in.
     usual = CourseDirectory(config=folder.config()).ignore
@@ -198,7 +227,7 @@ def collect(
         )
         problems = {p.name: notebook_problem(p) for p in files}
         notebooks = [name for name, problem in problems.items() if problem is None]
-        renames = matched_names(notebooks, expected)
+        renames = matched_names(learner, notebooks, released)
         target = folder.submitted / student / assignment
         left_out, skipped = [], []
         try:
@@ -228,6 +257,12 @@ def collect(
         for name in notebooks:
             if name not in expected and name not in renames:
                 found.append(f"{name} is not a notebook of {assignment} ({', '.join(expected)})")
+            elif name in expected and not is_copy_of(learner / name, released / name):
+                found.append(
+                    f"{name} lacks most of the cells of {assignment}'s {name} (another"
+                    " assignment's notebook, or answers pasted into a new one?): it cannot be"
+                    " graded"
+                )
         if not notebooks:
             found.append(f"no notebook: it cannot be graded (expected {', '.join(expected)})")
         same = [k for k in sorted(known) if k.casefold() == student.casefold()]

@@ -5,11 +5,12 @@ graded notebook to ``feedback/<student>/<assignment>/<notebook>.html``, without 
 mark schemes and with long lines wrapped (:mod:`autograder.feedback`). A learner whose hand-in
 could not be graded (no notebook under the expected name, or a file that is not a notebook)
 gets ``NOT_GRADED.html`` there instead, which says what was received, what was expected and
-what to do: otherwise that learner would get nothing, and nothing would say why. A hand-in whose
-notebooks were fine but that the grader failed on (nbgrader stopped on it, or its grades could
-not be recorded) is not the learner's to fix: its page says so, and asks for no new hand-in.
-A learner whose hand-in was not processed gets that page alone: a graded page would be an earlier
-hand-in's, or show grades that were never recorded.
+what to do: otherwise that learner would get nothing, and nothing would say why. A hand-in
+whose notebooks read as notebooks under their names but that the grader failed on (nbgrader
+stopped on it, or its grades could not be recorded) is for the instructor to look into: its
+page says so, and does not tell the learner to rename or redo a notebook that may well be
+fine. A learner whose hand-in was not processed gets that page alone: a graded page would be
+an earlier hand-in's, or show grades that were never recorded.
 
 Then each learner's pages for the assignment go into ``feedback/zips/<assignment>/<student>.zip``
 (the pages at the top of the zip), to upload to a learning platform. ``<student>`` is the
@@ -134,8 +135,7 @@ export of it (.html, .pdf, .py). If you cannot hand in again, ask your instructo
             " failed on it, so it scores nothing for now."
         )
         to_do = """This is for your instructor to look into: the grading summary shows them
-this failure. Nothing in your notebook needs changing for it, and you need not hand it in
-again unless your instructor asks you to."""
+this failure, and they will tell you if you need to hand in again."""
     reason = reason.removesuffix(f" (see {LOG_FILE})")  # the instructor's log, not theirs
     title = f"{assignment}: your hand-in could not be graded"
     page = f"""<!DOCTYPE html>

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -356,3 +357,29 @@ def test_a_file_name_cannot_rewrite_the_instructors_console(course, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
     assert "WARNING mo: \\x1b[1A\\x1b[2Kx.txt is not a notebook" in done.stdout
+
+
+def test_only_a_copy_of_the_notebook_is_renamed_into_it(course, tmp_path):
+    # Another assignment's notebook shares a cell or two (the set-up): renamed, it was graded
+    # as this one's, nbgrader failed on it, and the learner was told the grader was at fault.
+    blocks = ROOT / "exercises" / "a2_blocks" / "blocks.ipynb"
+    theory = ROOT / "exercises" / A6 / "theory.ipynb"
+    inbox = tmp_path / "inbox"
+    for student, source, name in [
+        ("ned", blocks, "blocks.ipynb"),
+        ("ola", blocks, "theory.ipynb"),
+        ("pia", theory, "theory (1).ipynb"),
+    ]:
+        (inbox / student).mkdir(parents=True)
+        shutil.copy(source, inbox / student / name)
+    done = course_py(course, "collect", A6, str(inbox))
+    assert done.returncode == 0, done.stderr
+    assert "WARNING ned: blocks.ipynb is not a notebook of a6_theory (theory.ipynb)" in done.stdout
+    assert (
+        "WARNING ola: theory.ipynb lacks most of the cells of a6_theory's theory.ipynb"
+        in done.stdout
+    )
+    assert "WARNING pia: theory (1).ipynb renamed to theory.ipynb" in done.stdout
+    submitted = course / "submitted"
+    assert [p.name for p in (submitted / "ned" / A6).iterdir()] == ["blocks.ipynb"]
+    assert [p.name for p in (submitted / "pia" / A6).iterdir()] == ["theory.ipynb"]
