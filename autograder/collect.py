@@ -4,14 +4,16 @@ An inbox is what an LMS download or nbgrader's exchange gives: one folder per le
 folder is copied whole, so the instructor keeps exactly what was received, except what
 nbgrader's exchange leaves out of a hand-in too (``CourseDirectory.ignore``: Jupyter's
 ``.ipynb_checkpoints``, which a learner who zips their folder sends along, ``__pycache__``...).
-Its
-``timestamp.txt`` is the submission time, which nbgrader compares with the assignment's due
-date; nbgrader's exchange writes it, but in an LMS download it is whatever the learner uploaded
-(a backdated time, or none, which counts as on time). So with ``times`` (``collect
---submitted-at FILE.csv``: the LMS's own submission times) a learner's ``timestamp.txt`` is never
-kept: the time from the LMS is written in its place, a learner's own that disagrees is reported,
-and so is a learner the file has no time for. What would stop a hand-in from being graded is
-said, by learner and file name:
+
+A hand-in's ``timestamp.txt`` is its submission time, which nbgrader compares with the
+assignment's due date; nbgrader's exchange writes it, but in an LMS download it is whatever the
+learner uploaded (a backdated time, or none, which counts as on time). So with ``times``
+(``collect --submitted-at FILE.csv``: the LMS's own submission times,
+:func:`read_submission_times`) a learner's ``timestamp.txt`` is never kept: the time from the
+LMS is written in its place, a learner's own that disagrees is reported, and so is a learner
+the file has no time for.
+
+What would stop a hand-in from being graded is said, by learner and file name:
 
 - a folder with no notebook at all (an empty folder, a PDF instead of the notebook);
 - a file that is not a notebook, or a ``.ipynb`` file that nbformat cannot read;
@@ -24,7 +26,7 @@ said, by learner and file name:
 
 A folder whose name cannot be a learner's id (:func:`autograder.roster.id_problem`: a name
 nbgrader would read as a file pattern, one a spreadsheet would open as a formula, control
-characters) stays in the inbox, reported with the reason, to be renamed; so do macOS's
+characters, ``zips``) stays in the inbox, reported with the reason, to be renamed; so do macOS's
 ``__MACOSX`` folders, which unzipping a Mac's zip leaves beside the learners'. A name is
 collected in Unicode's composed form (NFC), the form an LMS export has, whatever form the zip
 gave it (a second folder of the same name in another form is reported, not collected). Names
