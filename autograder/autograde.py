@@ -42,6 +42,7 @@ import logging
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -129,6 +130,26 @@ def only_autograde(folder: CourseFolder, assignment: str):
         lock.write(f"autograde {assignment} (process {os.getpid()}, started {started})\n")
         lock.flush()
         yield
+
+
+@contextlib.contextmanager
+def held_signals():
+    """Hold Ctrl-C (SIGINT) and SIGTERM back while the block runs; then act on the first."""
+    # Recording a hand-in writes autograded/, the gradebook and grading/<assignment>.json one
+    # after another: stopped halfway, it would leave a run record cut short, which no command
+    # can read again, or a hand-in half recorded that the next run keeps as it is.
+    held = []
+    previous = {
+        number: signal.signal(number, lambda caught, frame: held.append(caught))
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])
 
 
 def hand_in_problem(folder: CourseFolder, assignment: str, student: str) -> str | None:
@@ -430,6 +451,10 @@ def grade_class(
     started, done = time.monotonic(), 0
 
     def record(name: str, result: dict) -> None:
+        with held_signals():
+            record_one(name, result)
+
+    def record_one(name: str, result: dict) -> None:
         nonlocal done
         done += 1
         told = bounded(result["log"] + result["error"])

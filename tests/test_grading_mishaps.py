@@ -12,12 +12,14 @@ nothing wrong is recorded:
   mid-run (then the next run resumes);
 - Ctrl-C pressed again and again in a terminal where autograde runs as a script's background
   job (which ignores it): the grading processes and kernels must not see it;
-- an instructor's solution that fails a check: said at every run, its record never kept.
+- an instructor's solution that fails a check: said at every run, its record never kept;
+- ``kill`` (SIGTERM) while a hand-in is being recorded: the run record is not left cut short.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -153,7 +155,7 @@ def test_a_worker_at_another_commit_is_refused_before_a_grade_is_recorded(tmp_pa
         printed = finish(refused)
     assert refused.returncode != 0, printed
     assert f"refused: {address.rsplit(':', 1)[0]}:" in printed, printed
-    assert "(resnet_ref/grading/checks.py differs)" in printed, printed
+    assert "resnet_ref/grading/checks.py differs" in printed, printed
     assert "graded in" not in printed and scores(course) == {}, printed
 
 
@@ -242,3 +244,30 @@ def test_a_check_the_solution_fails_is_said_at_every_run_and_not_kept(tmp_path):
         assert "the solution fails a check in test_count_paths" in printed, (run, printed)
     kept = [p.read_text() for p in (course / ".referee").glob("*.json")]
     assert not any('"passed": false' in record for record in kept), kept
+
+
+def test_a_stop_while_a_hand_in_is_recorded_leaves_the_run_record_whole(tmp_path):
+    course = small_class(tmp_path)
+    # A large class's run record: rewritten as each hand-in is recorded, for a while each time.
+    runs = course / "grading" / f"{A6.name}.json"
+    runs.parent.mkdir()
+    ghosts = {f"left-the-course-{n:06}": {"edited": [], "seconds": 1.0} for n in range(300_000)}
+    runs.write_text(json.dumps(ghosts, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    whole = runs.stat().st_size
+    grading = autograde(course, "--workers", "1")
+    printed = read_until(grading, r"grading 3 hand-in\(s\)")
+
+    def stop_it_while_it_is_written():
+        while grading.poll() is None:
+            if runs.stat().st_size < whole:  # emptied, to be written again
+                grading.send_signal(signal.SIGTERM)  # kill PID, or a shutdown
+                return
+            time.sleep(0.0005)
+
+    stopping = threading.Thread(target=stop_it_while_it_is_written)
+    stopping.start()
+    printed = finish(grading, printed)
+    stopping.join()
+    assert grading.returncode != 0, printed  # it did stop
+    kept = json.loads(runs.read_text(encoding="utf-8"))  # and every line of its record is there
+    assert set(ghosts) <= set(kept), printed
