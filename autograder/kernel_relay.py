@@ -13,7 +13,6 @@ calls ``on_cut``, which stops the kernel.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import shutil
@@ -21,11 +20,13 @@ import socket
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 GREETING = 64  # bytes of a ZMTP 3 greeting: signature, version, mechanism, filler
 MORE, LONG = 0x01, 0x02  # a frame's flags: more parts follow; its size takes 8 bytes
 CHUNK = 64 * 1024
+BACKLOG = 1024 * 1024  # bytes read from one end and not yet written to the other, at most
 
 
 class Cut(Exception):
@@ -78,12 +79,23 @@ class FrameCounter:
             self.message = 0
 
 
+@dataclass(eq=False)
+class Side:
+    """One socket of a relayed connection: the grader's or the kernel's end."""
+
+    sock: socket.socket
+    counter: FrameCounter | None = None  # on the kernel's end: what it sends is counted
+    peer: Side | None = None
+    outbox: bytearray = field(default_factory=bytearray)  # read from the peer, to write here
+
+
 class KernelRelay:
     """Unix sockets in a folder of the grader's, one per channel of a kernel, whose connections
     are passed on to the kernel's own sockets (``ipc`` transport) with what comes back bounded.
 
     The grader's sockets connect to ``f"{relay.ip}-{port}"`` where they would have connected to
-    ``f"{kernel_ip}-{port}"``.
+    ``f"{kernel_ip}-{port}"``. No socket ever blocks the relay: each connection has its own
+    backlog, so a channel nobody reads stops only itself, never the others.
     """
 
     def __init__(
@@ -102,7 +114,7 @@ class KernelRelay:
         self.folder = Path(tempfile.mkdtemp(prefix="kernel-relay-"))
         self.ip = str(self.folder / "relay")
         self.selector = selectors.DefaultSelector()
-        self.peers: dict[socket.socket, tuple[socket.socket, FrameCounter | None]] = {}
+        self.ends: set[Side] = set()  # every open end, watched or not
         self.wake_read, self.wake_write = os.pipe()
         self.selector.register(self.wake_read, selectors.EVENT_READ)
         for port in ports:
@@ -127,50 +139,74 @@ class KernelRelay:
     def _serve(self) -> None:
         try:
             while not self.closed:
-                for key, _ in self.selector.select():
-                    if key.data is not None:
+                for key, events in self.selector.select():
+                    if isinstance(key.data, Side):
+                        self._relay(key.data, events)
+                    elif key.data is not None:
                         self._accept(key.fileobj, key.data)
-                    elif key.fileobj in self.peers:
-                        self._pass_on(key.fileobj)
         except Cut as reason:
             self.cut = str(reason)
             self.on_cut(self.cut)
         finally:
-            for sock in [*self.peers, *(k.fileobj for k in self.selector.get_map().values())]:
-                if isinstance(sock, socket.socket):
-                    sock.close()
+            for key in list(self.selector.get_map().values()):
+                if isinstance(key.fileobj, socket.socket):
+                    key.fileobj.close()
+            for end in self.ends:
+                end.sock.close()
             self.selector.close()
 
     def _accept(self, listener: socket.socket, port: int) -> None:
-        grader, _ = listener.accept()
-        kernel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        grader = Side(listener.accept()[0])
+        kernel = Side(
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), FrameCounter(self.message_bytes)
+        )
         try:
-            kernel.connect(f"{self.kernel_ip}-{port}")
+            kernel.sock.connect(f"{self.kernel_ip}-{port}")
         except OSError:  # the kernel has not bound it yet: ZeroMQ connects again shortly
-            kernel.close()
-            grader.close()
+            kernel.sock.close()
+            grader.sock.close()
             return
-        self.peers[grader] = (kernel, None)
-        self.peers[kernel] = (grader, FrameCounter(self.message_bytes))
-        self.selector.register(grader, selectors.EVENT_READ)
-        self.selector.register(kernel, selectors.EVENT_READ)
+        grader.peer, kernel.peer = kernel, grader
+        for side in (grader, kernel):
+            self.ends.add(side)
+            side.sock.setblocking(False)
+            self._watch(side, selectors.EVENT_READ)
 
-    def _pass_on(self, source: socket.socket) -> None:
-        target, counter = self.peers[source]
+    def _relay(self, side: Side, events: int) -> None:
+        """Read what ``side`` sent into its peer's outbox, write ``side``'s own outbox."""
         try:
-            data = source.recv(CHUNK)
-        except OSError:
-            data = b""
-        if counter is not None:  # from the kernel
-            self.received += len(data)
-            if self.received > self.total_bytes:
-                raise Cut(f"more than {self.total_bytes:,} bytes in all")
-            counter.feed(data)
-        if data:
-            with contextlib.suppress(OSError):  # the other side went: its own read says so
-                target.sendall(data)
-                return
-        for sock in (source, target):  # one side closed: so does the other
-            self.selector.unregister(sock)
-            self.peers.pop(sock)
-            sock.close()
+            if events & selectors.EVENT_READ:
+                data = side.sock.recv(CHUNK)
+                if not data:
+                    raise ConnectionError("closed")
+                if side.counter is not None:
+                    self.received += len(data)
+                    if self.received > self.total_bytes:
+                        raise Cut(f"more than {self.total_bytes:,} bytes in all")
+                    side.counter.feed(data)
+                side.peer.outbox += data
+            if events & selectors.EVENT_WRITE:
+                del side.outbox[: side.sock.send(side.outbox)]
+        except BlockingIOError:
+            pass
+        except OSError:  # one end closed or failed: so does the other
+            for end in (side, side.peer):
+                self._watch(end, 0)
+                end.sock.close()
+                self.ends.discard(end)
+            return
+        for end in (side, side.peer):
+            # An end reads only while its peer's outbox is short, and waits to write while its
+            # own outbox holds anything.
+            wanted = selectors.EVENT_READ if len(end.peer.outbox) < BACKLOG else 0
+            self._watch(end, wanted | (selectors.EVENT_WRITE if end.outbox else 0))
+
+    def _watch(self, end: Side, events: int) -> None:
+        """Have the selector wait for ``events`` on ``end`` (none: not wait on it at all)."""
+        watched = end.sock in self.selector.get_map()
+        if events and watched:
+            self.selector.modify(end.sock, events, end)
+        elif events:
+            self.selector.register(end.sock, events, end)
+        elif watched:
+            self.selector.unregister(end.sock)

@@ -170,3 +170,43 @@ def test_a_flood_is_cut_off_before_the_grader_holds_it(code, reason):
     assert (alive, cut_off) == ("False", repr(reason)), done.stdout
     # Hundreds of megabytes sent, and none of them entered this process.
     assert int(after) - int(before) < 50, done.stdout
+
+
+# Run by the grader's Python: a sandboxed kernel prints 20,000 lines while nothing reads them;
+# prints whether the reply came on the shell channel, and whether the kernel was cut off.
+UNREAD_OUTPUT = textwrap.dedent(
+    """
+    import asyncio
+    from autograder.sandbox import SandboxedKernelManager
+
+    async def main():
+        km = SandboxedKernelManager(warm_start=False, message_bytes=1024 * 1024)
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            kc.execute("for i in range(20_000): print(i, flush=True)")
+            reply = await kc.get_shell_msg(timeout=60)
+            print(reply["content"]["status"], km.cut_off)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_output_nobody_reads_does_not_hold_up_the_replies():
+    # ZeroMQ stops reading a channel at a thousand unread messages; the relay then keeps that
+    # channel's bytes, and the shell channel's reply must still get through.
+    done = subprocess.run(
+        [sys.executable, "-c", UNREAD_OUTPUT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["ok", "None"], done.stdout
