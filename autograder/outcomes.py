@@ -79,7 +79,11 @@ def save_run(folder: CourseFolder, assignment: str, runs: dict) -> Path:
     path = folder.root / RUNS / f"{assignment}.json"
     path.parent.mkdir(exist_ok=True)
     record = run_record(folder, assignment) | runs
-    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # Written beside it, then swapped in: a kill halfway through the write (Ctrl-C, a shutdown)
+    # leaves the previous record whole, not an empty file every later command fails to read.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    partial.replace(path)
     return path
 
 

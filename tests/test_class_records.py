@@ -220,7 +220,7 @@ def test_the_late_policy_takes_a_share_per_started_day():
         parse_due_date("2027-01-15 17:00")
 
 
-def test_the_grading_record_is_plain_json(folder):
+def test_the_grading_record_is_plain_json(folder, monkeypatch):
     from autograder.outcomes import run_record, save_run
 
     save_run(folder, ASSIGNMENT, {"ana": {"seconds": 3.5, "edited": []}})
@@ -228,6 +228,18 @@ def test_the_grading_record_is_plain_json(folder):
     assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
     path = folder.root / "grading" / f"{ASSIGNMENT}.json"
     assert json.loads(path.read_text())["ana"]["seconds"] == 3.5
+
+    # A kill in the middle of a write (collect and autograde both write the record).
+    def killed(self, text, encoding=None):
+        with open(self, "w", encoding=encoding) as file:
+            file.write(text[:10])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_run(folder, ASSIGNMENT, {"cy": {"seconds": 1.0, "edited": []}})
+    monkeypatch.undo()
+    assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
 
 
 def course_py(course: Path, *args: str) -> subprocess.CompletedProcess:
