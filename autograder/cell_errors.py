@@ -12,6 +12,8 @@ STOPPED = "GradingStopped"  # the kernel was stopped or died; the reason follows
 TIMED_OUT = "CellTimedOut"  # a cell ran past the limit and was interrupted
 REFUSED = "GradingRefused"  # a test cell fell short of what its checks must show the referee
 INTERRUPTED = "KeyboardInterrupt"  # what the kernel reports when the time limit interrupts it
+# The names only the grader may write: one a learner's code raises is renamed (see execute.py).
+GRADER_ERRORS = (STOPPED, TIMED_OUT, REFUSED)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:

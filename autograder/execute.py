@@ -54,7 +54,7 @@ from traitlets import Bool, Integer
 
 from resnet_ref.grading.referee import REFEREE_SOCKET
 
-from .cell_errors import INTERRUPTED, REFUSED, STOPPED, TIMED_OUT, error_output
+from .cell_errors import GRADER_ERRORS, INTERRUPTED, REFUSED, STOPPED, TIMED_OUT, error_output
 from .grading_kit import record_file
 from .referee import Record, Referee, shortfall
 from .sandbox import SandboxedKernelManager, bwrap_path
@@ -84,6 +84,7 @@ class ContainedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         """Execute every code cell as ExecutePreprocessor does, containing what goes wrong,
         and hold every test cell to what its solution showed the referee."""
+        self._written: dict[int, NotebookNode] = {}
         if self.sandbox:
             bwrap_path()  # a clear error, before any kernel starts, when bwrap is missing
             self.kernel_manager_class = SandboxedKernelManager
@@ -103,8 +104,14 @@ class ContainedExecute(Execute):
             reason = shortfall(expected[key], records.get(key, []))
             if reason and not any(o.get("output_type") == "error" for o in cell.outputs):
                 # First, so that the learner reads it before whatever the kernel showed.
-                cell.outputs.insert(0, error_output(REFUSED, reason))
+                cell.outputs.insert(0, self._grader_error(REFUSED, reason))
                 self.log.warning("refused %s: %s", key, reason)
+        # The summaries read these names as the grader's word ("contained", "ran past the time
+        # limit"): a learner's own exception of that name keeps its text, under another name.
+        for cell in self.nb.cells:
+            for output in cell.get("outputs", []):
+                if output.get("ename") in GRADER_ERRORS and id(output) not in self._written:
+                    output.ename = f"{output.ename} (raised by the notebook)"
         return self.nb, self.resources
 
     def _expectation(self, resources) -> dict[str, list[Record]]:
@@ -179,12 +186,11 @@ class ContainedExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        timed_out = error_output(
-            TIMED_OUT,
+        timed_out = (
             f"this cell ran past the time limit ({self.timeout} s) and was stopped"
-            " (an endless loop, or a very long computation?)",
+            " (an endless loop, or a very long computation?)"
         )
-        self.error_on_timeout = dict(timed_out)
+        self.error_on_timeout = dict(error_output(TIMED_OUT, timed_out))
         self._output_bytes, self._flooded = 0, False
         stopped, started = None, time.monotonic()
         with self.setup_kernel(**kernel_options):
@@ -197,7 +203,7 @@ class ContainedExecute(Execute):
                     stopped = f"the notebook ran longer than {self.notebook_timeout} s in all"
                     self._kill_kernel()
                 if stopped is not None:
-                    cell.outputs = [error_output(STOPPED, f"not run: {stopped}")]
+                    cell.outputs = [self._grader_error(STOPPED, f"not run: {stopped}")]
                     continue
                 self._timed_out_cell = False
                 self._referee.begin_cell(_test_cell(cell) or f"cell {index}")
@@ -206,13 +212,13 @@ class ContainedExecute(Execute):
                 except DeadKernelError:
                     self._referee.end_cell()
                     stopped = self._death_reason()
-                    cell.outputs.append(error_output(STOPPED, stopped))
+                    cell.outputs.append(self._grader_error(STOPPED, stopped))
                     self.log.warning("contained: %s", stopped)
                     continue
                 except CellTimeoutError:  # not even the interrupt got an answer
                     self._timed_out_cell = True
                 self._referee.end_cell()
-                if not self._timed_out(cell):
+                if not self._timed_out_cell:
                     continue
                 # The interrupt raised KeyboardInterrupt in the kernel, whose traceback (cut to
                 # its bare last line in a test cell's feedback) says nothing a learner can use:
@@ -221,13 +227,13 @@ class ContainedExecute(Execute):
                 cell.outputs = [
                     o for o in cell.outputs if o.get("ename") not in (INTERRUPTED, TIMED_OUT)
                 ]
-                cell.outputs.append(copy.deepcopy(timed_out))
+                cell.outputs.append(self._grader_error(TIMED_OUT, timed_out))
                 if not self._kernel_recovers():
                     stopped = (
                         f"a cell ran past the time limit ({self.timeout} s) and the kernel did"
                         " not respond to the interrupt, so it was stopped"
                     )
-                    cell.outputs.append(error_output(STOPPED, stopped))
+                    cell.outputs.append(self._grader_error(STOPPED, stopped))
                     self.log.warning("contained: %s", stopped)
                     self._kill_kernel()
         self.set_widgets_metadata()
@@ -247,9 +253,15 @@ class ContainedExecute(Execute):
                 return None
         return super().process_message(msg, cell, cell_index)
 
-    def _timed_out(self, cell) -> bool:
-        outputs = cell.get("outputs", [])
-        return self._timed_out_cell or any(o.get("ename") == TIMED_OUT for o in outputs)
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out_cell = True  # known here, never from what the kernel shows
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def _grader_error(self, ename: str, evalue: str) -> NotebookNode:
+        """An error output of the grader's own, which the summaries may read as such."""
+        output = error_output(ename, evalue)
+        self._written[id(output)] = output  # held, so that no other output takes its id
+        return output
 
     def _kernel_recovers(self) -> bool:
         """After an interrupt, whether the kernel answers a trivial request within the grace."""

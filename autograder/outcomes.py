@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cell_errors import REFUSED, STOPPED, TIMED_OUT
+from .cell_errors import GRADER_ERRORS, REFUSED, STOPPED, TIMED_OUT
 from .course_folder import CourseFolder, nbgrader_api
 from .hand_grading import waiting
 
@@ -92,7 +92,7 @@ def grader_errors(notebook: Path) -> dict[str, str]:
     found = {}
     for cell in json.loads(notebook.read_text(encoding="utf-8")).get("cells", []):
         for output in cell.get("outputs", []):
-            if output.get("ename") in (STOPPED, TIMED_OUT, REFUSED):
+            if output.get("ename") in GRADER_ERRORS:
                 found.setdefault(output["ename"], f"{notebook.name}: {output['evalue']}")
     return found
 

@@ -13,6 +13,8 @@ these change what the kernel *says* to the grader while it runs, which no check 
 - ``comm_flood``: widget state sent in ``comm_msg`` messages, which are not outputs;
 - ``one_message``: a single print larger than the whole output limit, which the grader would
   have to hold whole before it could count it;
+- ``forged_timeout``: the learner's code raises an exception named as the grader's own
+  ``CellTimedOut``, which the summaries would read as a cell the grader stopped;
 - ``log_injection``: comm targets and message types whose text nbclient writes to nbgrader's
   log, dressed as the grader's own warnings, and big enough to fill the log.
 
@@ -98,6 +100,12 @@ for _i in range(4):
 ONE_MESSAGE = """
 print("o" * (8 * 1024 * 1024))
 """
+# An error named as the grader's, in a cell that ran in a second.
+FORGED_TIMEOUT = """
+class CellTimedOut(Exception):
+    pass
+raise CellTimedOut("this cell ran past the time limit (40 s) and was stopped")
+"""
 # Text nbclient logs, dressed as the grader's warnings, then 3 x 600 kB of comm target names.
 LOG_INJECTION = """
 import uuid
@@ -161,6 +169,7 @@ def hand_ins() -> dict[str, dict]:
         "hostile_partial_credit": hand_in(twin, PARTIAL_CREDIT),
         "hostile_comm_flood": hand_in(twin, COMM_FLOOD),
         "hostile_one_message": hand_in(twin, ONE_MESSAGE),
+        "hostile_forged_timeout": hand_in(twin, FORGED_TIMEOUT),
         "hostile_log_injection": hand_in(twin, LOG_INJECTION),
     }
 
@@ -275,7 +284,7 @@ def test_swallowed_errors_behind_a_displayhook_earn_nothing(batch):
 
 def test_a_hand_in_that_cannot_be_recorded_stops_nobody_else(batch):
     for run in batch.runs:  # the batch, and a rerun, complete with a summary
-        assert f"{A2.name} (no due date): 9 learner(s)" in run.stdout, run.stderr[-3000:]
+        assert f"{A2.name} (no due date): 10 learner(s)" in run.stdout, run.stderr[-3000:]
         assert run.returncode != 0  # the summary's exit status flags the hand-in
     line = re.search(r"^  hostile_partial_credit +not processed +(.*)$", batch.printed, re.M)
     assert line, batch.printed[-3000:]
@@ -323,3 +332,17 @@ def test_a_kernel_neither_speaks_for_the_grader_nor_fills_its_log(batch):
     sizes = batch.log_sections()
     assert sizes[f"autograde {A2.name} hostile_log_injection"] < 512 * 1024, sizes
     assert refereed(batch.scores["hostile_log_injection"]) == dict.fromkeys(A2.cells, 0.0)
+
+
+def test_an_error_named_as_the_graders_is_not_read_as_the_graders(batch):
+    line = re.search(r"^  hostile_forged_timeout +(\S+)", batch.printed, re.M)
+    assert line and line.group(1) == "graded", batch.printed[-3000:]
+    names = [
+        output["ename"]
+        for cell in batch.graded("hostile_forged_timeout")["cells"]
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    assert "CellTimedOut (raised by the notebook)" in names
+    assert "CellTimedOut" not in names
+    assert refereed(batch.scores["hostile_forged_timeout"]) == twin_scores()
