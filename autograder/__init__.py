@@ -15,6 +15,7 @@ The commands (``python3 course.py COMMAND`` hands them to ``python -m autograder
   :mod:`autograder.grade_worker` grades one hand-in on a worker, :mod:`autograder.recording`
   writes its result into the gradebook;
 - :mod:`autograder.outcomes`: what became of each learner's hand-in, for every report;
+- :mod:`autograder.pending`: the written answers that wait for hand grading;
 - :mod:`autograder.exports`: the grades, wide for an LMS and long for the record;
 - :mod:`autograder.feedback_pages`: feedback pages and one zip of them per learner.
 

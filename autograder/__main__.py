@@ -16,7 +16,7 @@ from .course_folder import CourseFolder
 from .deadlines import due_date, set_due_date
 from .exports import export_grades
 from .feedback_pages import write_feedback
-from .hand_grading import print_pending
+from .pending import print_pending
 from .release import release
 from .report import write_report
 from .roster import import_roster

@@ -12,7 +12,7 @@ grade" until then. Left alone it marks too much, for good:
 :func:`settle` runs after each hand-in is autograded: a 0-point task needs no score, and an
 answer keeps its hand-given score, unmarked, when its text is what was graded before.
 :func:`waiting` is what still needs a score; ``course.py pending`` lists it per assignment
-and learner (:func:`print_pending`).
+and learner (:mod:`autograder.pending`).
 """
 
 from __future__ import annotations
@@ -63,29 +63,3 @@ def settle(folder: CourseFolder, assignment: str, student: str, before: dict) ->
                 if grade.max_score == 0 or (grade.manual_score is not None and unchanged):
                     grade.needs_manual_grade = False
         gradebook.db.commit()
-
-
-def print_pending(folder: CourseFolder, assignment: str | None = None) -> int:
-    """Print what waits for hand grading, per assignment and learner; return how many hand-ins."""
-    assignments = [folder.known(assignment)] if assignment else folder.assignments()
-    count = 0
-    with nbgrader_api(folder).gradebook as gradebook:
-        registered = {a.name: a for a in gradebook.assignments}
-        for name in assignments:
-            if name not in registered:
-                continue
-            for submission in sorted(registered[name].submissions, key=lambda s: s.student.id):
-                grades = waiting(submission)
-                if grades:
-                    count += 1
-                    cells = ", ".join(f"{g.name} ({g.max_score:g})" for g in grades)
-                    points = sum(g.max_score for g in grades)
-                    print(f"{name}  {submission.student.id:<16} {points:g} point(s): {cells}")
-    if count:
-        print(
-            f"{count} hand-in(s) wait for hand grading: .venv/bin/jupyter lab here, then"
-            " Nbgrader > Formgrader"
-        )
-    else:
-        print("nothing waits for hand grading")
-    return count

@@ -158,12 +158,20 @@ def grades_of(course: Path, student: str) -> dict[str, str]:
     return row
 
 
+def pending_for(course: Path, student: str) -> list[str]:
+    """What ``course.py pending`` lists for ``student``."""
+    done = course_py(course, "pending", ASSIGNMENT)
+    assert done.returncode == 0, done.stderr
+    return re.findall(rf"^{ASSIGNMENT}\s+{student}\s+(.*)$", done.stdout, re.M)
+
+
 def test_a_hand_in_collected_again_shows_no_earlier_score_until_it_is_graded(course, tmp_path):
     hand_in(course, tmp_path / "first", "gil")
     done = course_py(course, "autograde", ASSIGNMENT, "--student", "gil")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert grades_of(course, "gil")["outcome"] == "graded"
     assert float(grades_of(course, "gil")["score"]) > 0
+    assert pending_for(course, "gil")  # the written answers wait for hand grading
     assert course_py(course, "feedback", ASSIGNMENT, "--student", "gil").returncode == 0
     zipped = course / "feedback" / "zips" / ASSIGNMENT / "gil.zip"
     assert zipped.is_file()
@@ -175,6 +183,7 @@ def test_a_hand_in_collected_again_shows_no_earlier_score_until_it_is_graded(cou
     assert course_py(course, "collect", ASSIGNMENT, str(inbox)).returncode == 0
     row = grades_of(course, "gil")
     assert (row["outcome"], row["score"]) == ("not graded yet", "")
+    assert not pending_for(course, "gil")  # answers that will never count are not listed
     done = course_py(course, "feedback", ASSIGNMENT, "--student", "gil")
     assert "no feedback for gil" in done.stdout, done.stdout + done.stderr
     assert not zipped.exists()
@@ -210,3 +219,15 @@ def test_a_learner_named_zips_cannot_take_the_class_zips_with_them(course, tmp_p
         assert classmate.is_file()
     finally:
         shutil.rmtree(course / "submitted" / "zips")
+
+
+def test_a_hand_in_with_a_subfolder_is_graded(course, tmp_path):
+    # A learner who keeps a file of their own in a folder beside the notebook.
+    hand_in(course, tmp_path, "hal")
+    notes = course / "submitted" / "hal" / ASSIGNMENT / "notes" / "plan.txt"
+    notes.parent.mkdir()
+    notes.write_text("read chapter 3 first\n")
+    done = course_py(course, "autograde", ASSIGNMENT, "--student", "hal")
+    assert "hal: graded in" in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]
+    assert grades_of(course, "hal")["outcome"] == "graded"
+    assert float(grades_of(course, "hal")["score"]) > 0
