@@ -51,7 +51,7 @@ import warnings
 from concurrent.futures import CancelledError
 from pathlib import Path
 
-from .collect import TIMESTAMP, expected_notebooks, notebook_problem
+from .collect import TIMESTAMP, expected_notebooks, notebook_problem, printable
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .deadlines import due_date, late_by
 from .grade_worker import UnfitWorker, grade_hand_in, kernel_settings, warm_up
@@ -431,7 +431,8 @@ def grade_class(
     for name in students:
         problem = hand_in_problem(folder, assignment, name)
         if problem:
-            print(f"  {name}: NOT PROCESSED: {problem}")
+            # What was received: a learner's file names, which may hold terminal escapes.
+            print(f"  {name}: NOT PROCESSED: {printable(problem)}")
             save_run(folder, assignment, {name: {"not_processed": problem, "edited": []}})
             continue
         files = hand_in_files(folder, assignment, name)
@@ -485,7 +486,7 @@ def grade_class(
             append_log(folder, f"record {assignment} {name}", told)
         save_run(folder, assignment, {name: run})
         if run.get("not_processed"):
-            line = f"{name}: NOT PROCESSED: {run['not_processed']}"
+            line = f"{name}: NOT PROCESSED: {printable(run['not_processed'])}"
         else:
             line = f"{name}: graded in {run['seconds']:.1f} s"
         print(f"{progress(done, len(to_grade), started)} {line}")
@@ -519,7 +520,7 @@ def print_summary(folder: CourseFolder, assignment: str, outcomes: list[Outcome]
             if o.pending:
                 line += f"  {o.pending:g} point(s) to grade by hand"
         if o.reason:
-            line += f"  {o.reason}"
+            line += f"  {printable(o.reason)}"
         print(line)
     pending = [o.student for o in outcomes if o.pending]
     if pending:

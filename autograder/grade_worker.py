@@ -109,6 +109,7 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
         hand_in = course / "submitted" / student / kit.assignment
         hand_in.mkdir(parents=True)
         for name, data in files.items():
+            (hand_in / name).parent.mkdir(parents=True, exist_ok=True)  # a learner's subfolder
             (hand_in / name).write_bytes(data)
         folder = CourseFolder(course)
         steps = folder.config().Autograde.autograde_preprocessors

@@ -369,6 +369,12 @@ def test_a_file_name_cannot_rewrite_the_instructors_console(course, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
     assert "WARNING mo: \\x1b[1A\\x1b[2Kx.txt is not a notebook" in done.stdout
+    # Nor can it when autograde's summary says what a hand-in without a notebook held.
+    inbox = inbox_of(tmp_path / "again", {"mo": {f"{erase}x.txt": ""}})
+    assert course_py(course, "collect", A6, str(inbox)).returncode == 0
+    done = course_py(course, "autograde", A6, "--student", "mo")
+    assert "no notebook named theory.ipynb; received: \\x1b[1A\\x1b[2Kx.txt" in done.stdout
+    assert not [line for line in done.stdout.splitlines() if "mo" in line and "\x1b" in line]
 
 
 def test_only_a_copy_of_the_notebook_is_renamed_into_it(course, tmp_path):
