@@ -87,6 +87,7 @@ class Side:
     counter: FrameCounter | None = None  # on the kernel's end: what it sends is counted
     peer: Side | None = None
     outbox: bytearray = field(default_factory=bytearray)  # read from the peer, to write here
+    events: int = 0  # what the selector waits for on it
 
 
 class KernelRelay:
@@ -185,6 +186,9 @@ class KernelRelay:
                         raise Cut(f"more than {self.total_bytes:,} bytes in all")
                     side.counter.feed(data)
                 side.peer.outbox += data
+                # Written at once, as far as the peer takes it: a message crosses the relay in
+                # one turn of the loop, not two.
+                del side.peer.outbox[: side.peer.sock.send(side.peer.outbox)]
             if events & selectors.EVENT_WRITE:
                 del side.outbox[: side.sock.send(side.outbox)]
         except BlockingIOError:
@@ -203,10 +207,12 @@ class KernelRelay:
 
     def _watch(self, end: Side, events: int) -> None:
         """Have the selector wait for ``events`` on ``end`` (none: not wait on it at all)."""
-        watched = end.sock in self.selector.get_map()
-        if events and watched:
+        if events == end.events:
+            return
+        if events and end.events:
             self.selector.modify(end.sock, events, end)
         elif events:
             self.selector.register(end.sock, events, end)
-        elif watched:
+        else:
             self.selector.unregister(end.sock)
+        end.events = events
