@@ -21,6 +21,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -398,3 +400,18 @@ def whole_course_copy(course: Path, config: str) -> Path:
     with (course / "nbgrader_config.py").open("a") as file:
         file.write(f"\n{config}")
     return course
+
+
+def course_py(
+    course: Path, *args: str, env: dict | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """``python3 course.py ARGS`` in the course folder ``course``, as an instructor runs it,
+    with this process's environment unless ``env`` is given."""
+    return subprocess.run(
+        [sys.executable, "course.py", *args],
+        cwd=course,
+        env=dict(os.environ) if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

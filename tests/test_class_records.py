@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from grading_support import course_copy
+from grading_support import course_copy, course_py
 
 from autograder.collect import collect, read_submission_times
 from autograder.course_folder import CONFIG_FILE, CourseFolder
@@ -240,18 +239,6 @@ def test_the_grading_record_is_plain_json(folder, monkeypatch):
         save_run(folder, ASSIGNMENT, {"cy": {"seconds": 1.0, "edited": []}})
     monkeypatch.undo()
     assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
-
-
-def course_py(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python3 course.py ARGS`` in the copy ``course``, as an instructor runs it."""
-    return subprocess.run(
-        [sys.executable, "course.py", *args],
-        cwd=course,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")

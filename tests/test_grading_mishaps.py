@@ -30,7 +30,6 @@ import time
 from pathlib import Path
 
 import pytest
-from distributed import Client
 from nbgrader.api import Gradebook, MissingEntry
 from servers import free_port
 from test_parallel_grading import (
@@ -39,6 +38,7 @@ from test_parallel_grading import (
     ROOT,
     autograde,
     course_copy,
+    dask_cluster,
     environment,
     finish,
     read_until,
@@ -81,42 +81,6 @@ def test_a_second_autograde_of_the_course_refuses_while_one_runs(tmp_path):
     # The lock ends with the run that held it: the next run goes ahead (and keeps the grades).
     again = finish(autograde(course, "--workers", "1"))
     assert "3 hand-in(s) already graded and unchanged, kept" in again, again
-
-
-@contextlib.contextmanager
-def dask_cluster(base: Path, *workers: dict[str, str]):
-    """A ``dask scheduler`` on 127.0.0.1 and one ``dask worker`` per item of ``workers`` (the
-    environment variables it gets on top of the course's), all connected; yields the
-    scheduler's address and the worker processes, and stops them all."""
-    address = f"tcp://127.0.0.1:{free_port()}"
-    started = []
-
-    def start(*command: str, **env: str) -> subprocess.Popen:
-        process = subprocess.Popen(
-            [BIN / "dask", *command],
-            cwd=base,
-            env=environment() | env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: a kill takes its children too
-        )
-        started.append(process)
-        return process
-
-    try:
-        start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1])
-        worker = ["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
-        for env in workers:
-            start(*worker, **env)
-        with Client(address, timeout="60s") as client:
-            if workers:
-                client.wait_for_workers(len(workers), timeout=120)
-        yield address, started
-    finally:
-        for process in started:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
 
 
 def other_commit(base: Path) -> Path:

@@ -28,12 +28,12 @@ import json
 import os
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from grading_support import assignments, fill_release, read_cells, whole_course_copy
+from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow
@@ -228,14 +228,7 @@ def batch(tmp_path_factory) -> Batch:
     env = dict(os.environ, PYTHONPATH=str(course))
 
     def course_py(*args):
-        return subprocess.run(
-            [sys.executable, "course.py", *args],
-            cwd=course,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
+        return run_course_py(course, *args, env=env, timeout=1800)
 
     done = course_py("collect", A2.name, str(inbox))
     assert done.returncode == 0, done.stderr

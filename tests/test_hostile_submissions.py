@@ -20,7 +20,6 @@ import re
 import secrets
 import socket
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from grading_support import (
     read_cells,
     whole_course_copy,
 )
+from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow
@@ -180,14 +180,7 @@ def batch(tmp_path_factory) -> Batch:
     env = dict(os.environ, PYTHONPATH=str(course), INSTRUCTOR_TOKEN=SECRET)
 
     def course_py(*args):
-        return subprocess.run(
-            [sys.executable, "course.py", *args],
-            cwd=course,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3000,
-        )
+        return run_course_py(course, *args, env=env, timeout=3000)
 
     done = course_py("collect", A2.name, str(inbox))
     assert done.returncode == 0, done.stderr

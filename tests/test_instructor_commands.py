@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grading_support
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,16 +44,9 @@ def course(tmp_path_factory) -> Path:
 
 
 def course_py(course: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    if path is not None:
-        env["PATH"] = path
-    return subprocess.run(
-        [sys.executable, "course.py", *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
+    """``python3 course.py ARGS`` in ``course``, with ``path`` as its PATH when given."""
+    return grading_support.course_py(
+        course, *args, env=dict(os.environ, PATH=path or os.environ["PATH"])
     )
 
 

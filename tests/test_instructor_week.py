@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 from browser import chromium, keep_offline
 from grading_support import Assignment, broken_syntax, course_copy, fill_release, read_cells
+from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
 from servers import jupyter_server
 
@@ -121,14 +121,7 @@ def week(tmp_path_factory) -> Week:
             (folder / "timestamp.txt").write_text(stamp)
 
     def course_py(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "course.py", *args],
-            cwd=course,
-            env=dict(os.environ),
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
+        return run_course_py(course, *args, timeout=1200)
 
     printed = {}
     for step, args in [

@@ -14,6 +14,7 @@ Every gradebook row (scores, flags, comments) must be the same in the three.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from distributed import Client
 from grading_support import Assignment, broken_syntax, fill_release
 from nbgrader.api import Gradebook
 from servers import free_port
@@ -166,41 +168,52 @@ def local(tmp_path_factory) -> Graded:
     return Graded(course, printed + "\n=== resumed ===\n" + finish(resumed))
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Graded:
-    """The class graded on a Dask scheduler and two workers, one of them killed mid-batch."""
-    base = tmp_path_factory.mktemp("cluster")
-    course = course_copy(base, "course")
+@contextlib.contextmanager
+def dask_cluster(base: Path, *workers: dict[str, str]):
+    """A ``dask scheduler`` on 127.0.0.1 and one ``dask worker`` per item of ``workers`` (the
+    environment variables it gets on top of the course's), all connected; yields the
+    scheduler's address and the worker processes, and stops them all."""
     address = f"tcp://127.0.0.1:{free_port()}"
     started = []
 
-    def start(*command: str) -> subprocess.Popen:
+    def start(*command: str, **env: str) -> subprocess.Popen:
         process = subprocess.Popen(
             [BIN / "dask", *command],
             cwd=base,
-            env=environment(),
+            env=environment() | env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: the kill takes its children too
+            start_new_session=True,  # its own process group: a kill takes its children too
         )
         started.append(process)
         return process
 
     try:
         start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1])
-        workers = [
-            start("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard")
-            for _ in range(2)
-        ]
-        grading = autograde(course, "--scheduler", address)
-        printed = read_until(grading, r"^\[2/")
-        os.killpg(workers[0].pid, signal.SIGKILL)  # a grading machine lost mid-batch
-        printed = finish(grading, printed)
+        worker = ["worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"]
+        for env in workers:
+            start(*worker, **env)
+        with Client(address, timeout="60s") as client:
+            if workers:
+                client.wait_for_workers(len(workers), timeout=120)
+        yield address, started
     finally:
         for process in started:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Graded:
+    """The class graded on a Dask scheduler and two workers, one of them killed mid-batch."""
+    base = tmp_path_factory.mktemp("cluster")
+    course = course_copy(base, "course")
+    with dask_cluster(base, {}, {}) as (address, started):
+        grading = autograde(course, "--scheduler", address)
+        printed = read_until(grading, r"^\[2/")
+        os.killpg(started[1].pid, signal.SIGKILL)  # a grading machine lost mid-batch
+        printed = finish(grading, printed)
     return Graded(course, printed)
 
 

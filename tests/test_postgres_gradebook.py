@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from grading_support import Assignment, course_copy, fill_release
+from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
 from servers import free_port, jupyter_server
 
@@ -92,13 +93,7 @@ def course(tmp_path_factory, gradebook_server):
         (base / "inbox" / student / "theory.ipynb").write_text(text, encoding="utf-8")
 
     def course_py(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "course.py", *args],
-            cwd=course,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
+        done = run_course_py(course, *args, timeout=1200)
         # autograde exits 1 when a hand-in needs a look; none of these does.
         assert done.returncode == 0, f"{args}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done.stdout

@@ -4,14 +4,13 @@ check that a notebook's points table and test cells state the points its cells c
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from grading_support import graded_cells, manual_cells
+from grading_support import course_py, graded_cells, manual_cells
 from nbgrader.api import Gradebook
 
 from autograder.course_folder import CourseFolder
@@ -38,17 +37,6 @@ def course(tmp_path) -> Path:
             shutil.copytree(ROOT / folder / assignment, copy / folder / assignment)
     (copy / ".venv").symlink_to(ROOT / ".venv")
     return copy
-
-
-def course_py(course: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "course.py", *args],
-        cwd=course,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 def files(folder: Path) -> dict[Path, bytes]:

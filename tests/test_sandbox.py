@@ -98,12 +98,14 @@ def test_a_virtual_environment_reached_through_a_link_stays_visible(tmp_path):
     assert lines[:2] == ["0", str(link)], lines
 
 
-# Run by the grader's Python with a cell's code: a sandboxed kernel runs it; prints this
-# process's peak memory in MiB before, whether the kernel is alive, why it was cut off, and the
-# peak after.
-FLOOD = textwrap.dedent(
+# Run by the grader's Python with a cell's code: a sandboxed kernel runs it while nothing reads
+# its output. Prints, a line each: this process's peak memory in MiB before the cell, the status
+# of the cell's reply (None if none came), whether the kernel is alive, why the relay cut it off
+# (None if it did not), and the peak after.
+RUN_CELL = textwrap.dedent(
     """
     import asyncio, resource, sys, time
+    from queue import Empty
     from autograder.sandbox import SandboxedKernelManager
 
     def peak_mib():
@@ -118,10 +120,14 @@ FLOOD = textwrap.dedent(
             await kc.wait_for_ready(timeout=120)
             print(peak_mib())
             kc.execute(sys.argv[1])
-            deadline = time.monotonic() + 60
-            while km.cut_off is None and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(1)
+            reply, deadline = None, time.monotonic() + 60
+            while km.cut_off is None and reply is None and time.monotonic() < deadline:
+                try:
+                    reply = await kc.get_shell_msg(timeout=0.2)
+                except Empty:
+                    pass
+            await asyncio.sleep(2)  # a flood still under way is cut off by now
+            print(reply and reply["content"]["status"])
             print(await km.is_alive())
             print(repr(km.cut_off))
         finally:
@@ -132,6 +138,22 @@ FLOOD = textwrap.dedent(
     print(peak_mib())
     """
 )
+
+
+def run_cell(code: str) -> dict:
+    """What :data:`RUN_CELL` printed for ``code``, by name."""
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_CELL, code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = ["peak_before", "reply", "alive", "cut_off", "peak_after"]
+    return dict(zip(names, done.stdout.splitlines(), strict=True))
+
+
 ONE_PRINT = "print('o' * 300_000_000)"
 # 300 parts of 1 MB, all one object in the kernel: cheap for it, 300 MB for a receiver.
 MANY_PARTS = """
@@ -158,55 +180,14 @@ for _i in range(300):
     ids=["one-print", "many-parts", "unread-channel"],
 )
 def test_a_flood_is_cut_off_before_the_grader_holds_it(code, reason):
-    done = subprocess.run(
-        [sys.executable, "-c", FLOOD, code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    before, alive, cut_off, after = done.stdout.splitlines()
-    assert (alive, cut_off) == ("False", repr(reason)), done.stdout
+    printed = run_cell(code)
+    assert (printed["alive"], printed["cut_off"]) == ("False", repr(reason)), printed
     # Hundreds of megabytes sent, and none of them entered this process.
-    assert int(after) - int(before) < 50, done.stdout
-
-
-# Run by the grader's Python: a sandboxed kernel prints 20,000 lines while nothing reads them;
-# prints whether the reply came on the shell channel, and whether the kernel was cut off.
-UNREAD_OUTPUT = textwrap.dedent(
-    """
-    import asyncio
-    from autograder.sandbox import SandboxedKernelManager
-
-    async def main():
-        km = SandboxedKernelManager(warm_start=False, message_bytes=1024 * 1024)
-        await km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=120)
-            kc.execute("for i in range(20_000): print(i, flush=True)")
-            reply = await kc.get_shell_msg(timeout=60)
-            print(reply["content"]["status"], km.cut_off)
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
-
-    asyncio.run(main())
-    """
-)
+    assert int(printed["peak_after"]) - int(printed["peak_before"]) < 50, printed
 
 
 def test_output_nobody_reads_does_not_hold_up_the_replies():
     # ZeroMQ stops reading a channel at a thousand unread messages; the relay then keeps that
     # channel's bytes, and the shell channel's reply must still get through.
-    done = subprocess.run(
-        [sys.executable, "-c", UNREAD_OUTPUT],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == ["ok", "None"], done.stdout
+    printed = run_cell("for i in range(20_000): print(i, flush=True)")
+    assert (printed["reply"], printed["alive"], printed["cut_off"]) == ("ok", "True", "None")
