@@ -52,8 +52,12 @@ class FrameCounter:
                 self.greeting += taken
                 at += len(taken)
                 # Frames are read as ZMTP 3 with no encryption (what the kernel's ZeroMQ
-                # speaks): a peer that claims another version or mechanism frames otherwise.
-                if len(self.greeting) > 10 and self.greeting[10] != 3:
+                # speaks): a peer that claims another version or mechanism frames otherwise,
+                # and without the signature ZeroMQ reads the stream as version 1.
+                signature = len(self.greeting) < 10 or (
+                    self.greeting[0] == 0xFF and self.greeting[9] & 0x01
+                )
+                if not signature or (len(self.greeting) > 10 and self.greeting[10] != 3):
                     raise Cut("bytes that are not ZeroMQ messages (ZMTP 3)")
                 if len(self.greeting) == GREETING and self.greeting[12:16] != b"NULL":
                     raise Cut("ZeroMQ messages with a security mechanism")

@@ -60,8 +60,14 @@ def test_a_long_frame_is_cut_from_its_size_before_its_body_arrives():
 
 @pytest.mark.parametrize(
     "start",
-    [greeting(version=2), greeting(version=1), b"\x01\x00" + bytes(70)],
-    ids=["version-2", "version-1", "no-signature"],
+    [
+        greeting(version=2),
+        greeting(version=1),
+        b"\x01\x00" + bytes(70),
+        b"\x00" + greeting()[1:],  # version 3 in its place, but no signature: ZMTP 1.0
+        greeting()[:9] + b"\x00" + greeting()[10:],
+    ],
+    ids=["version-2", "version-1", "no-signature", "no-leading-ff", "no-trailing-7f"],
 )
 def test_a_stream_framed_another_way_is_cut(start):
     with pytest.raises(Cut, match="not ZeroMQ messages"):
