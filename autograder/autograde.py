@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import math
@@ -72,6 +71,8 @@ from .outcomes import (
     RUNS,
     Outcome,
     class_outcomes,
+    digest_of,
+    hand_in_files,
     run_record,
     save_run,
 )
@@ -168,20 +169,6 @@ def hand_in_problem(folder: CourseFolder, assignment: str, student: str) -> str 
         if problem:
             return f"{name} {problem}"
     return None
-
-
-def hand_in_files(folder: CourseFolder, assignment: str, student: str) -> dict[str, bytes]:
-    """The files of ``student``'s hand-in, by path inside it."""
-    hand_in = folder.submitted / student / assignment
-    return {str(p.relative_to(hand_in)): p.read_bytes() for p in hand_in.rglob("*") if p.is_file()}
-
-
-def digest_of(files: dict[str, bytes]) -> str:
-    """A digest of a hand-in's files, names included."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name] + b"\0")
-    return digest.hexdigest()
 
 
 def usable_cores() -> int:

@@ -58,7 +58,7 @@ from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder, nbgrader_api
 from .deadlines import stamp, utc_time
-from .outcomes import HANDED_IN_AGAIN, run_record, save_run
+from .outcomes import HANDED_IN_AGAIN, digest_of, hand_in_files, run_record, save_run
 from .roster import id_problem, learner_id, read_table
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
@@ -310,8 +310,6 @@ def collect(
 def mark_if_changed(folder: CourseFolder, assignment: str, student: str) -> None:
     """Mark ``student``'s hand-in as handed in again when its files are not those that
     ``autograde`` last recorded for them."""
-    from .autograde import digest_of, hand_in_files  # not at the top: autograde imports this
-
     run = run_record(folder, assignment).get(student)
     if run and run.get("hand_in") != digest_of(hand_in_files(folder, assignment, student)):
         save_run(folder, assignment, {student: run | {HANDED_IN_AGAIN: True}})

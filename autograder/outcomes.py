@@ -27,6 +27,7 @@ the gradebook, ``submitted/`` and the graded notebooks in ``autograded/``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,21 @@ def run_record(folder: CourseFolder, assignment: str) -> dict:
     """What the grading runs of ``assignment`` recorded, per student."""
     path = folder.root / RUNS / f"{assignment}.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def hand_in_files(folder: CourseFolder, assignment: str, student: str) -> dict[str, bytes]:
+    """The files of ``student``'s hand-in, by path inside it."""
+    hand_in = folder.submitted / student / assignment
+    return {str(p.relative_to(hand_in)): p.read_bytes() for p in hand_in.rglob("*") if p.is_file()}
+
+
+def digest_of(files: dict[str, bytes]) -> str:
+    """A digest of a hand-in's files, names included: the run record's ``hand_in``, by which
+    collect and autograde tell a hand-in handed in again."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    return digest.hexdigest()
 
 
 def save_run(folder: CourseFolder, assignment: str, runs: dict) -> Path:
