@@ -71,6 +71,7 @@ from .outcomes import (
     RUNS,
     Outcome,
     class_outcomes,
+    compact_runs,
     digest_of,
     hand_in_files,
     run_record,
@@ -136,7 +137,7 @@ def only_autograde(folder: CourseFolder, assignment: str):
 @contextlib.contextmanager
 def held_signals():
     """Hold Ctrl-C (SIGINT) and SIGTERM back while the block runs; then act on the first."""
-    # Recording a hand-in writes autograded/, the gradebook and grading/<assignment>.json one
+    # Recording a hand-in writes autograded/, the gradebook and grading/<assignment>.jsonl one
     # after another: stopped halfway, it would leave a run record cut short, which no command
     # can read again, or a hand-in half recorded that the next run keeps as it is.
     held = []
@@ -412,6 +413,7 @@ def grade_class(
 ) -> None:
     """Grade those of ``students``' hand-ins that need it (see :func:`autograde`)."""
     version = grading_version(folder, assignment)
+    compact_runs(folder, assignment)
     before = run_record(folder, assignment)
     print(f"{assignment}: {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
     to_grade, unchanged = {}, []

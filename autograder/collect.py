@@ -199,6 +199,7 @@ def collect(
     usual = CourseDirectory(config=folder.config()).ignore
     with nbgrader_api(folder).gradebook as gradebook:
         known = {s.id for s in gradebook.students}  # the roster, and everyone graded before
+    runs = run_record(folder, assignment)
     warnings, collected = [], []
 
     def warn(line: str) -> None:
@@ -246,7 +247,7 @@ def collect(
             shutil.rmtree(target, ignore_errors=True)
             warn(f"{student}: could not be collected ({error}); nothing of it was kept")
             continue
-        mark_if_changed(folder, assignment, student)
+        mark_if_changed(folder, assignment, student, runs)
         received = ", ".join(p.name for p in files) or "nothing"
         also = f" ({', '.join(skipped)} left out, as nbgrader leaves them out)" if skipped else ""
         print(printable(f"collected {student}: {received}{also}"))
@@ -307,10 +308,10 @@ def collect(
     return warnings
 
 
-def mark_if_changed(folder: CourseFolder, assignment: str, student: str) -> None:
+def mark_if_changed(folder: CourseFolder, assignment: str, student: str, runs: dict) -> None:
     """Mark ``student``'s hand-in as handed in again when its files are not those that
-    ``autograde`` last recorded for them."""
-    run = run_record(folder, assignment).get(student)
+    ``autograde`` last recorded for them (``runs``: the run record)."""
+    run = runs.get(student)
     if run and run.get("hand_in") != digest_of(hand_in_files(folder, assignment, student)):
         save_run(folder, assignment, {student: run | {HANDED_IN_AGAIN: True}})
 

@@ -20,6 +20,7 @@ from grading_support import course_copy, course_py
 from autograder.collect import collect, read_submission_times
 from autograder.course_folder import CONFIG_FILE, CourseFolder
 from autograder.deadlines import DAY, LatePolicy, late_by, parse_due_date
+from autograder.outcomes import compact_runs, run_record, save_run
 from autograder.roster import read_roster
 
 ASSIGNMENT = "a9_demo"
@@ -219,26 +220,32 @@ def test_the_late_policy_takes_a_share_per_started_day():
         parse_due_date("2027-01-15 17:00")
 
 
-def test_the_grading_record_is_plain_json(folder, monkeypatch):
-    from autograder.outcomes import run_record, save_run
-
+def test_the_grading_record_is_a_journal_of_plain_json(folder):
     save_run(folder, ASSIGNMENT, {"ana": {"seconds": 3.5, "edited": []}})
     save_run(folder, ASSIGNMENT, {"ben": {"not_processed": "no notebook", "edited": []}})
-    assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
-    path = folder.root / "grading" / f"{ASSIGNMENT}.json"
-    assert json.loads(path.read_text())["ana"]["seconds"] == 3.5
+    save_run(folder, ASSIGNMENT, {"ana": {"seconds": 2.0, "edited": []}})
+    assert run_record(folder, ASSIGNMENT)["ana"]["seconds"] == 2.0  # the last line wins
+    path = folder.root / "grading" / f"{ASSIGNMENT}.jsonl"
+    lines = path.read_text().splitlines()
+    assert [json.loads(line) for line in lines][0] == {"ana": {"seconds": 3.5, "edited": []}}
 
-    # A kill in the middle of a write (collect and autograde both write the record).
-    def killed(self, text, encoding=None):
-        with open(self, "w", encoding=encoding) as file:
-            file.write(text[:10])
-        raise KeyboardInterrupt
+    # A line cut short (a power cut while collect or autograde appended it) is passed over,
+    # and the next one still lands on a line of its own.
+    with open(path, "a") as journal:
+        journal.write('{"cy": {"seconds": 1.')
+    save_run(folder, ASSIGNMENT, {"dee": {"seconds": 4.0, "edited": []}})
+    assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben", "dee"}
 
-    monkeypatch.setattr(Path, "write_text", killed)
-    with pytest.raises(KeyboardInterrupt):
-        save_run(folder, ASSIGNMENT, {"cy": {"seconds": 1.0, "edited": []}})
-    monkeypatch.undo()
-    assert set(run_record(folder, ASSIGNMENT)) == {"ana", "ben"}
+    # autograde compacts it first: one line per learner, the record unchanged; a record kept
+    # whole in grading/<assignment>.json (before the journal) is folded in and removed.
+    legacy = folder.root / "grading" / f"{ASSIGNMENT}.json"
+    legacy.write_text(json.dumps({"eve": {"seconds": 5.0, "edited": []}, "ana": {"old": 1}}))
+    before = run_record(folder, ASSIGNMENT)
+    assert before["ana"]["seconds"] == 2.0 and before["eve"]["seconds"] == 5.0
+    compact_runs(folder, ASSIGNMENT)
+    assert run_record(folder, ASSIGNMENT) == before
+    assert len(path.read_text().splitlines()) == len(before) == 4
+    assert not legacy.exists()
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,9 @@ from grading_support import assignments, fill_release, read_cells, whole_course_
 from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
 
+from autograder.course_folder import CourseFolder
+from autograder.outcomes import run_record
+
 pytestmark = pytest.mark.slow
 
 A2 = next(a for a in assignments() if a.name == "a2_blocks")
@@ -193,8 +196,8 @@ class Batch:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def run_record(self) -> dict:
-        """grading/a2_blocks.json."""
-        return json.loads((self.course / "grading" / f"{A2.name}.json").read_text())
+        """What autograde recorded of each hand-in (grading/a2_blocks.jsonl)."""
+        return run_record(CourseFolder(self.course), A2.name)
 
     def log_sections(self) -> dict[str, int]:
         """The size in bytes of each section of .nbgrader.log, by its heading."""
