@@ -13,7 +13,8 @@ The commands (``python3 course.py COMMAND`` hands them to ``python -m autograder
 - :mod:`autograder.autograde`: grading a class on Dask workers, a progress line per hand-in and
   a summary; :mod:`autograder.grading_kit` packs what the workers need,
   :mod:`autograder.grade_worker` grades one hand-in on a worker, :mod:`autograder.recording`
-  writes its result into the gradebook;
+  writes its result into the gradebook, :mod:`autograder.one_writer` keeps it the only
+  autograde of its course folder and gradebook;
 - :mod:`autograder.outcomes`: what became of each learner's hand-in, for every report;
 - :mod:`autograder.pending`: the written answers that wait for hand grading;
 - :mod:`autograder.exports`: the grades, wide for an LMS and long for the record;

@@ -35,7 +35,6 @@ told to grade unsandboxed on purpose: then every line it prints says so.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import math
@@ -63,12 +62,12 @@ from .grading_kit import (
     make_kit,
     record_file,
 )
+from .one_writer import only_autograde
 from .outcomes import (
     CONTAINED,
     NEED_A_LOOK,
     NOT_PROCESSED,
     REFUSED_CELLS,
-    RUNS,
     Outcome,
     class_outcomes,
     compact_runs,
@@ -80,7 +79,6 @@ from .outcomes import (
 from .recording import record_graded, recording_failed
 
 UNSANDBOXED = "UNSANDBOXED (submissions run with your rights): "
-LOCK = "autograde.lock"  # in grading/: held by the course's one running autograde
 LOOK_FOR = {
     NOT_PROCESSED: "not processed (nothing could be graded or recorded: see why above)",
     CONTAINED: "contained (stopped by the grader: a cell timed out, the kernel died or flooded)",
@@ -106,32 +104,6 @@ class Prefixed:
     def flush(self) -> None:
         """Flush the underlying stream."""
         self.stream.flush()
-
-
-@contextlib.contextmanager
-def only_autograde(folder: CourseFolder, assignment: str):
-    """Hold the course's autograde lock while the block runs; exit, saying who holds it, if
-    another autograde does."""
-    # Two autogrades of one course (two terminals) would both rewrite autograded/, the run
-    # records and the gradebook, which has one writer by design. The kernel drops an flock
-    # when its process ends, however it ends, so a killed run leaves no stale lock behind.
-    path = folder.root / RUNS / LOCK
-    path.parent.mkdir(exist_ok=True)
-    with open(path, "a+", encoding="utf-8") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another autograde"
-            raise SystemExit(
-                f"{holder} is running in this course ({path} is locked): wait for it to end,"
-                f" or stop it with Ctrl-C, then run this command again (it resumes)"
-            ) from None
-        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-        lock.truncate(0)
-        lock.write(f"autograde {assignment} (process {os.getpid()}, started {started})\n")
-        lock.flush()
-        yield
 
 
 @contextlib.contextmanager

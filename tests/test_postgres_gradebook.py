@@ -148,3 +148,45 @@ def test_formgrader_reads_the_server(course, gradebook_server):
     with Gradebook(gradebook_server) as gradebook:
         expected = {s.student_id: s.score for s in gradebook.assignment_submissions(A6.name)}
     assert {s["student"]: s["score"] for s in submissions} == expected
+
+
+# Holds the autograde locks of the course folder it runs in, as a running autograde does.
+HOLD_LOCKS = (
+    "import sys, time\n"
+    "from autograder.course_folder import CourseFolder\n"
+    "from autograder.one_writer import only_autograde\n"
+    "with only_autograde(CourseFolder('.'), sys.argv[1]):\n"
+    "    print('holding', flush=True)\n"
+    "    time.sleep(600)\n"
+)
+
+
+def test_one_autograde_per_gradebook_across_course_folders(course, gradebook_server, tmp_path):
+    # A teaching assistant's machine: another course folder on the same server gradebook, which
+    # no lock file in either folder guards. Two autogrades would both write its grades.
+    folder, _ = course
+    config = f'c.CourseDirectory.db_url = "{gradebook_server}"\n'
+    other = course_copy(tmp_path / "assistant", A6.name, config)
+    shutil.copytree(folder / "submitted", other / "submitted")
+    python = str(ROOT / ".venv" / "bin" / "python")
+
+    def hold_locks(where: Path) -> subprocess.Popen:
+        holder = subprocess.Popen(
+            [python, "-c", HOLD_LOCKS, A6.name], cwd=where, stdout=subprocess.PIPE, text=True
+        )
+        assert holder.stdout.readline() == "holding\n"
+        return holder
+
+    holder = hold_locks(folder)
+    try:
+        done = run_course_py(other, "autograde", A6.name, timeout=600)
+    finally:
+        holder.kill()  # as a machine lost or a kill -9 would end it: no clean-up of its own
+        holder.wait()
+    told = done.stdout + done.stderr
+    assert done.returncode != 0, told
+    assert f"autograde {A6.name} (process {holder.pid} on " in told, told
+    assert "is running on this course's gradebook" in told, told
+    assert not (other / "autograded").exists()
+    # The server let go of the killed holder's lock with its connection.
+    hold_locks(other).kill()

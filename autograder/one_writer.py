@@ -1,0 +1,90 @@
+"""One ``autograde`` at a time per course folder and per gradebook.
+
+Two autogrades of one course would both rewrite ``autograded/``, the run records and the
+gradebook, which has one writer by design (:mod:`autograder.recording`). A course folder is
+guarded by an flock on ``grading/autograde.lock``. A gradebook on a PostgreSQL server can be
+shared by several course folders (teaching assistants' machines), which no flock sees, so it is
+guarded on the server too, by an advisory lock in the gradebook's database. Both end with their
+process, however it ends: the kernel drops an flock, the server a lock whose connection closed,
+so a killed run leaves no stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import time
+
+import sqlalchemy
+
+from .course_folder import CourseFolder, nbgrader_api
+from .outcomes import RUNS
+
+LOCK = "autograde.lock"  # in grading/: held by the course folder's one running autograde
+# The advisory lock's key in the gradebook's database: any number, the same for every copy of
+# this code; small enough to read back from pg_locks.objid whole.
+GRADEBOOK_LOCK = 0x7E5A_0001
+AGAIN = "wait for it to end, or stop it with Ctrl-C, then run this command again (it resumes)"
+
+
+@contextlib.contextmanager
+def only_autograde(folder: CourseFolder, assignment: str):
+    """Hold the course folder's and the gradebook's autograde locks while the block runs;
+    exit, saying which autograde holds one, if another does."""
+    this = f"autograde {assignment} (process {os.getpid()} on {socket.gethostname()})"
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    db_url = nbgrader_api(folder).coursedir.db_url
+    with _folder_lock(folder, f"{this}, started {started}"), _gradebook_lock(db_url, this):
+        yield
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: CourseFolder, this: str):
+    path = folder.root / RUNS / LOCK
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another autograde"
+            locked = f"{holder} is running in this course ({path} is locked): {AGAIN}"
+            raise SystemExit(locked) from None
+        lock.truncate(0)
+        lock.write(this + "\n")
+        lock.flush()
+        yield
+
+
+@contextlib.contextmanager
+def _gradebook_lock(db_url: str, this: str):
+    if sqlalchemy.engine.make_url(db_url).get_backend_name() != "postgresql":
+        yield  # SQLite: the gradebook is a file of the course folder, which its flock guards
+        return
+    # The server shows each connection's application_name (63 bytes at most) to every user of
+    # the database: that is how a second autograde learns which one holds the lock.
+    name = this.encode()[:63].decode(errors="ignore")
+    engine = sqlalchemy.create_engine(
+        db_url, connect_args={"application_name": name}, poolclass=sqlalchemy.NullPool
+    )
+    try:
+        with engine.connect() as connection:
+            take = sqlalchemy.text(f"SELECT pg_try_advisory_lock({GRADEBOOK_LOCK})")
+            if not connection.scalar(take):
+                holder = connection.scalar(
+                    sqlalchemy.text(
+                        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
+                        " USING (pid) WHERE l.locktype = 'advisory' AND l.granted"
+                        f" AND l.objid = {GRADEBOOK_LOCK} AND l.database = a.datid"
+                    )
+                )
+                raise SystemExit(
+                    f"{holder or 'another autograde'} is running on this course's gradebook"
+                    f" ({engine.url.render_as_string(hide_password=True)}): {AGAIN}"
+                )
+            connection.commit()  # the lock is the session's, not the transaction's
+            yield
+    finally:
+        engine.dispose()
