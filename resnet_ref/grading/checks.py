@@ -22,12 +22,14 @@ from torch import nn
 from . import referee
 from .learner import dense_size, learner_code, shown
 from .messages import (
+    HINT_DASH,
     NO_DIAGNOSIS,
     Result,
     _count,
     _count_hint,
     _fail,
     _LearnerError,
+    _not_an_int_hint,
     _ok,
     _shape_hint,
     describe_call,
@@ -37,6 +39,7 @@ from .mistakes import (
     TOLERANCE,
     _diagnose,
     _difference,
+    _dtype_mistake,
     _network_count_hint,
     _output_mismatch,
 )
@@ -129,7 +132,11 @@ def _paired(block, reference, args, kwargs, options, generator):
                 f"but only {len(learner_calls)} layers ran",
                 f"but your forward raised {problem[1]} before it ran",
             )
-            if " — " not in pairing:
+            if not problem[2].startswith(HINT_DASH):
+                # An error of its own (a typo, a wrong name) stopped the forward pass: the
+                # layers after it never ran, so a guess about why they are missing misleads.
+                pairing = pairing.split(HINT_DASH)[0] + problem[2]
+            elif HINT_DASH not in pairing:
                 pairing += problem[2]
         raise _LearnerError(f"{call}: {pairing}")
     if problem is not None:
@@ -353,10 +360,14 @@ def check_identity(block, *args, **kwargs) -> Result:
             f"{call} with its residual branch silenced: expected relu(x), got x itself with its"
             " negative values — no final ReLU after the addition"
         )
+    why = (
+        _dtype_mistake(got, expected)
+        or "the shortcut should pass x unchanged when the shapes match"
+    )
     return _fail(
         f"{call} with its residual branch silenced (every BatchNorm's scale and shift set to 0):"
         f" expected relu(x), got something that differs by {_difference(got, expected):.3g}"
-        " — the shortcut should pass x unchanged when the shapes match"
+        f" — {why}"
     )
 
 
@@ -496,7 +507,7 @@ def check_value(function, reference, *args, hint: str = "") -> Result:
     expected = reference(*args)
     kind, got, type_name, _ = function.value(call, args, {})
     if kind != "int":
-        return _fail(f"{call} should return an int, got {type_name}")
+        return _fail(f"{call} should return an int, got {type_name}{_not_an_int_hint(type_name)}")
     if got != expected:
         return _fail(f"{call}: expected {expected}, got {got}{hint}")
     return _ok(f"{call} == {expected}")
@@ -574,7 +585,8 @@ def check_count_function(function, kind, reference, *args, **kwargs) -> Result:
             " arguments with the formula instead"
         )
     if isinstance(got, str):
-        return _fail(f"{call} should return an int, got {got.removeprefix('returned ')}")
+        type_name = got.removeprefix("returned ")
+        return _fail(f"{call} should return an int, got {type_name}{_not_an_int_hint(type_name)}")
     if got != expected:
         hint = _count_hint(got - expected, ref, None)
         return _fail(f"{call}: expected {expected:,}, got {got:,} ({got - expected:+,}){hint}")

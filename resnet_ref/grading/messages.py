@@ -118,6 +118,16 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _not_an_int_hint(type_name: str) -> str:
+    """Why a function that must return an int returned a ``type_name``: a forgotten
+    ``return`` gives None, ``/`` a float, NumPy and PyTorch arithmetic their own scalars."""
+    if type_name == "NoneType":
+        return " — it returns nothing: is the return statement missing?"
+    if type_name in ("float", "float64", "float32"):
+        return " — a float is no int, even a whole one: compute with ints (// rather than /)"
+    return " — convert the result with int(...)"
+
+
 def _error_hint(error: BaseException) -> str:
     text = str(error)
     if isinstance(error, NotImplementedError):

@@ -137,6 +137,12 @@ def _stem_without_relu(stem: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return stem.pool(h) if hasattr(stem, "pool") else h
 
 
+def _resnet_with_softmax(net: ResNet, x: torch.Tensor) -> list[torch.Tensor]:
+    """A whole network's output with a softmax, or a log-softmax, after its linear layer."""
+    scores = net(x)
+    return [torch.softmax(scores, dim=1), torch.log_softmax(scores, dim=1)]
+
+
 RESNET_MISTAKES = [
     (
         "the max-pool after the stem is missing (nn.MaxPool2d(3, stride=2, padding=1) after"
@@ -150,6 +156,18 @@ RESNET_MISTAKES = [
         ),
     ),
     ("the stem has no ReLU after its BatchNorm", _resnet_with_stem(_stem_without_relu)),
+    # Classifiers in tutorials often end with a softmax; a ResNet returns the raw scores,
+    # which nn.CrossEntropyLoss expects.
+    (
+        "a softmax after the linear layer: return the raw class scores (logits); the loss"
+        " applies its own log-softmax",
+        _resnet_with_softmax,
+    ),
+    (
+        "the features are max-pooled before the linear layer; ResNet averages each channel"
+        " over the whole map (nn.AdaptiveAvgPool2d(1))",
+        lambda net, x: net.fc(net.features(x).amax(dim=(2, 3))),
+    ),
 ]
 
 MISTAKES: dict[type, list[tuple[str, Callable]]] = {
@@ -326,9 +344,20 @@ def _diagnose(reference_snapshot: nn.Module, x: torch.Tensor, got: torch.Tensor)
     return ""
 
 
+def _dtype_mistake(got: torch.Tensor, expected: torch.Tensor) -> str:
+    """Name an output computed in another precision than the reference's, or return ''."""
+    if got.dtype == expected.dtype:
+        return ""
+    dtypes = [str(t.dtype).removeprefix("torch.") for t in (got, expected)]
+    return (
+        "the output is {} where the reference's is {}: a .half(), .double(), .to(...) or"
+        " dtype= changed the precision".format(*dtypes)
+    )
+
+
 def _output_mismatch(call, mode, got, expected, snapshot, x) -> str:
     difference = _difference(got, expected)
-    mistake = _diagnose(snapshot, x, got)
+    mistake = _dtype_mistake(got, expected) or _diagnose(snapshot, x, got)
     if not mistake and float(got.min()) < -TOLERANCE <= float(expected.min()):
         mistake = (
             f"the output has negative values (min {float(got.min()):.3g}) though a block"

@@ -36,7 +36,13 @@ from .tracing import LayerCall
 REFEREE_SOCKET = "RESNET_REFEREE"
 HEADER_LIMIT = 1024 * 1024  # bytes of JSON in one message
 TENSOR_LIMIT = 64 * 1024 * 1024  # bytes of tensors in one message
-DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64}
+# float16 travels as it is, so that a half-precision output is named as such in grading too.
+DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "int64": torch.int64,
+}
 
 # What the referee may ask of the kernel: the methods of LearnerCode and LearnerModule.
 CODE_REQUESTS = (

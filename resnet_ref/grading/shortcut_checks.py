@@ -15,7 +15,7 @@ from .. import shortcuts
 from ..blocks import BasicBlock
 from .checks import _refereed
 from .learner import learner_code
-from .messages import Result, _fail, _LearnerError, _ok
+from .messages import Result, _fail, _LearnerError, _not_an_int_hint, _ok
 
 KINDS = {
     "identity": "the identity (returns its input unchanged, no parameters)",
@@ -61,9 +61,8 @@ def check_output_size(function, n, kernel, stride=1, padding=0) -> Result:
     expected = _torch_size(*size)
     kind, got, type_name, text = function.value(call, size[:2], _size_kwargs(size))
     if kind != "int":
-        return _fail(
-            f"{call} should return an int, got {type_name} {text} — use // for the floor division"
-        )
+        hint = _not_an_int_hint(type_name)
+        return _fail(f"{call} should return an int, got {type_name} {text}{hint}")
     if got == expected:
         return _ok(f"{call} == {expected}")
     hint = _size_slip(function, size, got)
