@@ -3,8 +3,9 @@
 Headless Chromium (Debian's ``chromium``, driven by Playwright's Python package) opens each page
 of the one session build (``built_book`` in tests/conftest.py), served from 127.0.0.1. Every
 request to another host is refused and counted as a failure. On each page: no console errors or
-uncaught exceptions, no failed requests, no broken images, math typeset by MathJax where the page
-has math, outputs where the page has executed code cells, and every embedded widget rendered.
+uncaught exceptions, no failed requests, no broken images and none without alt text, math typeset
+by MathJax where the page has math, outputs where the page has executed code cells, and every
+embedded widget rendered; at a phone's width, no sideways scrolling and no formula cut off.
 Full-page screenshots of two pages are decoded and compared with the page's layout: the title,
 every figure and every widget must be painted where the DOM puts them. They go to the test's
 temporary folder, and to ``$BOOK_SCREENSHOTS`` if set.
@@ -64,6 +65,9 @@ INSPECT = """
     brokenImages: [...document.images]
       .filter((img) => !(img.complete && img.naturalWidth > 0))
       .map((img) => img.getAttribute("src")),
+    imagesWithoutAlt: [...document.images]
+      .filter((img) => !(img.getAttribute("alt") || "").trim())
+      .map((img) => (img.getAttribute("src") || "").slice(0, 60)),
     mathSource: document.querySelectorAll(".math, span.math, div.math").length,
     mathRendered: document.querySelectorAll("mjx-container").length,
     mathErrors: document.querySelectorAll("mjx-merror").length,
@@ -94,6 +98,23 @@ LANDMARKS = """
   .filter(({ box }) => box[2] > box[0] && box[3] > box[1])
 """
 PAGE_SIZE = "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+# A phone's width in CSS pixels, at which every page is looked at again.
+PHONE_WIDTH = 390
+# Inline math that the theme cut off (it clips span.math): more than a glyph's overhang hidden.
+CLIPPED = 8
+# What does not fit a phone's width: the page scrolls sideways, or a formula is cut off.
+TOO_WIDE = """
+(clipped) => ({
+  pageWidth: document.documentElement.scrollWidth,
+  // The typeset formula (mjx-math) against its box; scrollWidth would count MathJax's hidden
+  // copy for screen readers too.
+  clippedMath: [...document.querySelectorAll("span.math")]
+    .filter((math) => getComputedStyle(math).overflowX === "hidden" && math.querySelector("mjx-math")
+      && math.querySelector("mjx-math").getBoundingClientRect().width
+        - math.getBoundingClientRect().width > clipped)
+    .map((math) => math.textContent.slice(0, 40)),
+})
+"""
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -169,6 +190,8 @@ def check(found):
     wrong = []
     if found["brokenImages"]:
         wrong.append(f"broken images: {found['brokenImages']}")
+    if found["imagesWithoutAlt"]:
+        wrong.append(f"images without alt text: {found['imagesWithoutAlt']}")
     if found["mathSource"] and not found["mathRendered"]:
         wrong.append(f"{found['mathSource']} math elements, none typeset by MathJax")
     if found["mathErrors"]:
@@ -184,12 +207,27 @@ def check(found):
     return wrong
 
 
+def too_wide_for_a_phone(page):
+    """What of a settled page does not fit a phone's width (the page is resized to one)."""
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
+    width = page.evaluate(TOO_WIDE, CLIPPED)
+    wrong = []
+    if width["pageWidth"] > PHONE_WIDTH:
+        wrong.append(f"{width['pageWidth']} px wide at {PHONE_WIDTH} px: it scrolls sideways")
+    if width["clippedMath"]:
+        wrong.append(f"math cut off at {PHONE_WIDTH} px: {width['clippedMath']}")
+    return wrong
+
+
 def test_every_page_renders_offline(built_book, site, browser):
     pages = [page.relative_to(built_book.html).as_posix() for page in built_book.pages()]
     assert len(pages) >= 17, pages  # intro, preface, 12 chapters, 3 appendices at least
     report, totals = [], {"mathRendered": 0, "cellOutputs": 0, "widgetAreas": 0}
     for relative in pages:
         context, page, found, problems = open_page(browser, site, relative)
+        # Sphinx's general index is a two-column table of long names, not a page to read.
+        if relative != "genindex.html":
+            problems += too_wide_for_a_phone(page)
         context.close()
         for key in totals:
             totals[key] += found[key]
