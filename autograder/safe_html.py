@@ -18,11 +18,14 @@ out) and replaces two of the exporter's filters with the ones here:
 - :func:`clean_html` keeps what markdown, nbconvert's code highlighting and ordinary HTML
   outputs (tables) are made of, and escapes everything else, so that a grader sees the markup
   a learner wrote instead of running it: no scripts, no event handlers, no ``javascript:``
-  links, no forms, frames or style sheets (a pandas table's ``<style>`` shows as text);
+  links, no forms or frames; a ``<style>`` element is left out with its rules (they would
+  restyle the grader's page, and escaped they show a pandas table's CSS as text);
 - :class:`SafeMarkdown` is nbconvert's ``markdown2html`` followed by :func:`clean_html`.
 """
 
 from __future__ import annotations
+
+import re
 
 import bleach
 from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
@@ -77,9 +80,15 @@ _CLEANER = bleach.Cleaner(
 )
 
 
+# Only what is left out: whatever this misses (an unclosed <style>) the cleaner escapes.
+STYLE_SHEETS = re.compile(r"<style\b.*?</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
 def clean_html(html: str | bytes) -> str:
-    """``html`` with only the tags, attributes and URLs above; the rest shown as text."""
-    return _CLEANER.clean(html.decode() if isinstance(html, bytes) else str(html))
+    """``html`` with only the tags, attributes and URLs above, and no style sheets; the rest
+    shown as text."""
+    text = html.decode() if isinstance(html, bytes) else str(html)
+    return _CLEANER.clean(STYLE_SHEETS.sub("", text))
 
 
 class SafeMarkdown(LoggingConfigurable):

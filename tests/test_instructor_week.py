@@ -414,6 +414,8 @@ def hostile_hand_in() -> dict:
     code += (
         "\nfrom IPython.display import HTML, Javascript, display\n"
         f"display(HTML({output!r}))\n"
+        # A style sheet, as a pandas table's, but hostile; its rule split so the source differs.
+        'display(HTML("<style>.rendered_html { display: " + "none }</style>"))\n'
         f"display(Javascript({attack('javascript output')!r}))\n"
     )
     sections = {
@@ -503,5 +505,6 @@ def test_a_learners_scripts_do_not_run_in_formgrader_or_the_feedback(hostile_cou
     assert not (ran or writes or changed), f"ran: {ran}; sent: {writes[:2]}; changed: {changed}"
     assert not problems, problems
     assert "bold output" in shown and "My answer." in shown
+    assert "display: none" not in shown  # the style sheet is left out, neither applied nor shown
     assert legit == {"strong": 1, "header": ["block", "shortcut"], "code": ["F = 0"], "image": [1]}
     assert typeset >= 1
