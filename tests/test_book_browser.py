@@ -109,9 +109,11 @@ TOO_WIDE = """
   // The typeset formula (mjx-math) against its box; scrollWidth would count MathJax's hidden
   // copy for screen readers too.
   clippedMath: [...document.querySelectorAll("span.math")]
-    .filter((math) => getComputedStyle(math).overflowX === "hidden" && math.querySelector("mjx-math")
-      && math.querySelector("mjx-math").getBoundingClientRect().width
-        - math.getBoundingClientRect().width > clipped)
+    .filter((math) => {
+      const typeset = math.querySelector("mjx-math");
+      return typeset && getComputedStyle(math).overflowX === "hidden"
+        && typeset.getBoundingClientRect().width - math.getBoundingClientRect().width > clipped;
+    })
     .map((math) => math.textContent.slice(0, 40)),
 })
 """
