@@ -29,10 +29,10 @@ from .autograde import hand_in_problem
 from .collect import TIMESTAMP, expected_notebooks
 from .course_folder import LOG_FILE, CourseFolder, append_log, check, nbgrader_api
 from .outcomes import NOT_GRADED_YET, NOT_PROCESSED, class_outcomes
-from .roster import RESERVED
+from .roster import id_problem
 
 NOT_GRADED = "NOT_GRADED.html"
-ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip; no learner may have this id (RESERVED)
+ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip; no learner may have this id (roster)
 
 
 def write_feedback(folder: CourseFolder, assignment: str, student: str | None = None) -> None:
@@ -44,13 +44,15 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
         | {p.parent.name for p in folder.autograded.glob(f"*/{assignment}") if p.is_dir()}
     )
     students = [s for s in students if student in (None, s)]
-    reserved = [s for s in students if s.casefold() in RESERVED]
-    if reserved:
-        # Put in submitted/ by hand (collect refuses it): its feedback would share feedback/zips/
-        # with the class's zips, and replacing it would delete them.
+    odd = {name: id_problem(name) for name in students if id_problem(name)}
+    if odd:
+        # Put in submitted/ by hand (collect refuses such ids): ``zips`` would share
+        # feedback/zips/ with the class's zips, and replacing its pages delete them; a name
+        # too long for its zip, or one nbgrader reads as a pattern, fails halfway through.
         raise SystemExit(
-            f"no feedback written: {', '.join(reserved)} in submitted/ is the name of the"
-            f" folder {folder.feedback / ZIPS}/; rename that learner's folder first"
+            "no feedback written: "
+            + "; ".join(f"{name!r} in submitted/ {why}" for name, why in odd.items())
+            + ". Rename that learner's folder first (collect refuses such ids)"
         )
     if not students:
         raise SystemExit(

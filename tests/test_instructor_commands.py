@@ -199,20 +199,22 @@ def test_a_learner_named_zips_cannot_take_the_class_zips_with_them(course, tmp_p
         done.stdout
     )
     assert not (course / "submitted" / "zips").exists()
-    # Put in submitted/ by hand, it stops the feedback before anything is deleted.
-    hand_in = course / "submitted" / "zips" / ASSIGNMENT
-    hand_in.mkdir(parents=True)
-    (hand_in / "theory.pdf").write_text("%PDF-1.4\n")
+    # Put in submitted/ by hand, it stops the feedback before anything is deleted; so does an
+    # id too long for the name of its zip, which stopped the feedback halfway through.
     classmate = course / "feedback" / "zips" / ASSIGNMENT / "classmate.zip"
     classmate.parent.mkdir(parents=True, exist_ok=True)
     classmate.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
-    try:
-        done = course_py(course, "feedback", ASSIGNMENT)
-        assert done.returncode != 0
-        assert "no feedback written: zips in submitted/ is the name of the folder" in done.stderr
-        assert classmate.is_file()
-    finally:
-        shutil.rmtree(course / "submitted" / "zips")
+    for odd, why in [("zips", "is the name of the folder"), ("é" * 126, "is longer than 251")]:
+        hand_in = course / "submitted" / odd / ASSIGNMENT
+        hand_in.mkdir(parents=True)
+        (hand_in / "theory.pdf").write_text("%PDF-1.4\n")
+        try:
+            done = course_py(course, "feedback", ASSIGNMENT)
+            assert done.returncode != 0, done.stdout
+            assert f"no feedback written: {odd!r} in submitted/ {why}" in done.stderr
+            assert classmate.is_file()
+        finally:
+            shutil.rmtree(course / "submitted" / odd)
 
 
 def test_a_hand_in_with_a_subfolder_is_graded(course, tmp_path):
