@@ -7,19 +7,29 @@ grade" until then. Left alone it marks too much, for good:
   graded item worth 0 points that nbgrader asks a score for, so "needs manual grade" never
   clears, not even for a blank hand-in;
 - every autograde marks again each answer that already has a score from the instructor, in
-  case the learner changed it, so grading the class again undoes the hand grading's progress.
+  case the learner changed it, so grading the class again undoes the hand grading's progress;
+- yet an answer the learner did change keeps the score, extra credit and comment given to its
+  earlier text: the total counts them, and the feedback shows them beside the new answer.
 
-:func:`settle` runs after each hand-in is autograded: a 0-point task needs no score, and an
-answer keeps its hand-given score, unmarked, when its text is what was graded before.
-:func:`waiting` is what still needs a score; ``course.py pending`` lists it per assignment
-and learner (:mod:`autograder.pending`).
+:func:`settle` runs after each hand-in is autograded: a 0-point task needs no score, an
+answer keeps its hand-given grade, unmarked, when its text is what was graded before, and an
+answer whose text changed loses the hand grade of the earlier text (printed, and kept in the
+log) and waits again. :func:`waiting` is what still needs a score; ``course.py pending`` lists
+it per assignment and learner (:mod:`autograder.pending`).
+
+nbgrader takes the late penalty when it autogrades, from the score of that moment: the points
+given by hand afterwards escaped it. :func:`reassess_late_penalties` takes it again from the
+score as it stands (:mod:`autograder.outcomes` calls it before it reads a class's scores).
 """
 
 from __future__ import annotations
 
 import json
 
-from .course_folder import CourseFolder, nbgrader_api
+from nbgrader.preprocessors import AssignLatePenalties
+
+from .course_folder import CourseFolder, append_log, nbgrader_api
+from .grader_log import one_line
 
 
 def waiting(submission) -> list:
@@ -47,19 +57,78 @@ def graded_answers(folder: CourseFolder, assignment: str, student: str) -> dict:
 
 
 def settle(folder: CourseFolder, assignment: str, student: str, before: dict) -> None:
-    """Unmark what needs no hand grading after ``student``'s hand-in was autograded.
+    """Unmark what needs no hand grading after ``student``'s hand-in was autograded, and clear
+    the hand grades of answers whose text changed.
 
-    ``before`` is :func:`graded_answers` from before this autograde.
+    ``before`` is :func:`graded_answers` from before this autograde. An answer missing from it
+    (no earlier graded notebook to compare with) keeps its hand grade and waits, to be looked at
+    again: nothing says it changed, so nothing a teaching assistant gave is thrown away.
     """
     now = graded_answers(folder, assignment, student)
+    cleared = []
     with nbgrader_api(folder).gradebook as gradebook:
         submission = gradebook.find_submission(assignment, student)
         for notebook in submission.notebooks:
+            comments = {comment.name: comment for comment in notebook.comments}
             for grade in notebook.grades:
-                if not grade.needs_manual_grade:
-                    continue
                 key = (notebook.name, grade.name)
-                unchanged = key in before and before[key] == now.get(key)
-                if grade.max_score == 0 or (grade.manual_score is not None and unchanged):
+                if grade.max_score == 0:
+                    grade.needs_manual_grade = False
+                elif key in before and before[key] != now.get(key):
+                    comment = comments.get(grade.name)
+                    given = hand_grade(grade, comment)
+                    if given:
+                        cleared.append(f"{notebook.name}/{grade.name} ({given})")
+                        grade.manual_score = grade.extra_credit = None
+                        if comment is not None:
+                            comment.manual_comment = None
+                        # nbgrader's own rule: a blank answer scores 0 with no one's help.
+                        grade.needs_manual_grade = grade.auto_score is None
+                elif key in before and grade.manual_score is not None:
                     grade.needs_manual_grade = False
         gradebook.db.commit()
+    if cleared:
+        # The grades were for a text the learner replaced; the log keeps them in full.
+        print(
+            f"  WARNING {student}: changed since graded by hand, their hand grades cleared"
+            f" (see .nbgrader.log), to grade again: {one_line('; '.join(cleared), 300)}"
+        )
+        append_log(folder, f"hand grades cleared {assignment} {student}", "\n".join(cleared))
+
+
+def hand_grade(grade, comment) -> str:
+    """What a person gave ``grade`` (and its ``comment``), in words; empty when nothing."""
+    given = []
+    if grade.manual_score is not None:
+        given.append(f"score {grade.manual_score:g}")
+    if grade.extra_credit:
+        given.append(f"extra credit {grade.extra_credit:g}")
+    if comment is not None and comment.manual_comment:
+        given.append(f"comment {comment.manual_comment!r}")
+    return ", ".join(given)
+
+
+def reassess_late_penalties(folder: CourseFolder, assignment: str) -> None:
+    """Take each late notebook's penalty again from its score as it stands, hand grades
+    included, with the course's late policy; the gradebook is written only where it changes."""
+    api = nbgrader_api(folder)
+    steps = AssignLatePenalties(config=api.config)
+    steps.init_plugin()
+    policy = steps.plugin_inst
+    with api.gradebook as gradebook:
+        found = [a for a in gradebook.assignments if a.name == assignment]
+        changed = False
+        for submission in found[0].submissions if found else []:
+            late = submission.total_seconds_late or 0
+            for notebook in submission.notebooks:
+                penalty = None
+                if late > 0:
+                    score = notebook.score
+                    penalty = policy.late_submission_penalty(submission.student.id, score, late)
+                    # nbgrader's bounds: never below 0, never more than the score.
+                    penalty = None if penalty is None else max(0.0, min(penalty, score))
+                if notebook.late_submission_penalty != penalty:
+                    notebook.late_submission_penalty = penalty
+                    changed = True
+        if changed:
+            gradebook.db.commit()

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .cell_errors import GRADER_ERRORS, REFUSED, STOPPED, TIMED_OUT
 from .course_folder import CourseFolder, nbgrader_api
-from .hand_grading import waiting
+from .hand_grading import reassess_late_penalties, waiting
 
 GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_GRADED_YET, NOT_SUBMITTED = (
     "graded",
@@ -153,6 +153,8 @@ def grader_errors(notebook: Path) -> dict[str, str]:
 
 def class_outcomes(folder: CourseFolder, assignment: str) -> list[Outcome]:
     """Every learner's :class:`Outcome` on ``assignment``, sorted by student id."""
+    # Points given by hand since the autograde are part of the score a late penalty takes from.
+    reassess_late_penalties(folder, assignment)
     runs = run_record(folder, assignment)
     handed_in = set(folder.students(assignment))
     outcomes = []
