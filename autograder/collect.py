@@ -26,13 +26,13 @@ What would stop a hand-in from being graded is said, by learner and file name:
 
 A folder whose name cannot be a learner's id (:func:`autograder.roster.id_problem`: a name
 nbgrader would read as a file pattern, one a spreadsheet would open as a formula, control
-characters, ``zips``) stays in the inbox, reported with the reason, to be renamed; so do macOS's
-``__MACOSX`` folders, which unzipping a Mac's zip leaves beside the learners'. A name is
-collected in Unicode's composed form (NFC), the form an LMS export has, whatever form the zip
-gave it (a second folder of the same name in another form is reported, not collected). Names
-that differ only in case are collected and reported: on a case-insensitive disk they are one
-folder. A folder whose name is not one of the gradebook's learners (the roster, earlier gradings)
-but differs from one only in case is reported.
+characters, one too long for its feedback zip's name) stays in the inbox, reported with the
+reason, to be renamed; so do macOS's ``__MACOSX`` folders, which unzipping a Mac's zip leaves
+beside the learners'. A name is collected in Unicode's composed form (NFC), the form an LMS
+export has, whatever form the zip gave it (a second folder of the same name in another form is
+reported, not collected). Names that differ only in case are collected and reported: on a
+case-insensitive disk they are one folder. A folder whose name is not one of the gradebook's
+learners (the roster, earlier gradings) but differs from one only in case is reported.
 
 A hand-in that replaces one already graded, with other files, is marked in the grading record
 (:data:`autograder.outcomes.HANDED_IN_AGAIN`) until ``autograde`` grades it: until then its

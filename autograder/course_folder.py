@@ -39,6 +39,8 @@ class CourseFolder:
         self.submitted = self.root / "submitted"
         self.autograded = self.root / "autograded"
         self.feedback = self.root / "feedback"
+        # Beside feedback/, not in it: there every folder name is a learner's id.
+        self.feedback_zips = self.root / "feedback_zips"
 
     def assignments(self) -> list[str]:
         """The assignments: the folders of ``solutions/`` that hold notebooks or their sources."""

@@ -12,10 +12,12 @@ page says so, and does not tell the learner to rename or redo a notebook that ma
 fine. A learner whose hand-in was not processed gets that page alone: a graded page would be
 an earlier hand-in's, or show grades that were never recorded.
 
-Then each learner's pages for the assignment go into ``feedback/zips/<assignment>/<student>.zip``
-(the pages at the top of the zip), to upload to a learning platform. ``<student>`` is the
-learner's nbgrader id, the folder name in ``submitted/``: collect hand-ins into folders named
-by the platform's learner id (or user name), and each zip's name says whose it is.
+Then each learner's pages for the assignment go into
+``feedback_zips/<assignment>/<student>.zip`` (the pages at the top of the zip), to upload to a
+learning platform; beside ``feedback/``, not in it, where every folder is a learner's.
+``<student>`` is the learner's nbgrader id, the folder name in ``submitted/``: collect hand-ins
+into folders named by the platform's learner id (or user name), and each zip's name says whose
+it is.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from .outcomes import NOT_GRADED_YET, NOT_PROCESSED, class_outcomes
 from .roster import id_problem
 
 NOT_GRADED = "NOT_GRADED.html"
-ZIPS = "zips"  # feedback/zips/<assignment>/<student>.zip; no learner may have this id (roster)
 
 
 def write_feedback(folder: CourseFolder, assignment: str, student: str | None = None) -> None:
@@ -46,9 +47,8 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
     students = [s for s in students if student in (None, s)]
     odd = {name: id_problem(name) for name in students if id_problem(name)}
     if odd:
-        # Put in submitted/ by hand (collect refuses such ids): ``zips`` would share
-        # feedback/zips/ with the class's zips, and replacing its pages delete them; a name
-        # too long for its zip, or one nbgrader reads as a pattern, fails halfway through.
+        # Put in submitted/ by hand (collect refuses such ids): a name too long for its zip,
+        # or one nbgrader reads as a pattern, would fail halfway through.
         raise SystemExit(
             "no feedback written: "
             + "; ".join(f"{name!r} in submitted/ {why}" for name, why in odd.items())
@@ -73,7 +73,7 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
         elif outcome.outcome == NOT_GRADED_YET or name not in graded:
             # Any page or zip of this learner's is an earlier hand-in's, not this one's.
             shutil.rmtree(folder.feedback / name / assignment, ignore_errors=True)
-            (folder.feedback / ZIPS / assignment / f"{name}.zip").unlink(missing_ok=True)
+            (folder.feedback_zips / assignment / f"{name}.zip").unlink(missing_ok=True)
             waiting.append(name)
             continue
         zip_pages(folder, assignment, name)
@@ -81,7 +81,7 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
     pages = [p for p in pages if p.parent.parent.name in students]
     print(
         f"feedback written: {len(pages)} page(s) under {folder.feedback}/<student>/{assignment}/,"
-        f" one zip per learner under {folder.feedback / ZIPS / assignment}/<student>.zip"
+        f" one zip per learner under {folder.feedback_zips / assignment}/<student>.zip"
     )
     if not_graded:
         print(f"not graded, told so in {NOT_GRADED}: {', '.join(not_graded)}")
@@ -171,9 +171,9 @@ code {{ white-space: pre-wrap; }}
 
 
 def zip_pages(folder: CourseFolder, assignment: str, student: str) -> Path:
-    """Write ``feedback/zips/<assignment>/<student>.zip`` with ``student``'s pages of
+    """Write ``feedback_zips/<assignment>/<student>.zip`` with ``student``'s pages of
     ``assignment``, at the top of the zip."""
-    path = folder.feedback / ZIPS / assignment / f"{student}.zip"
+    path = folder.feedback_zips / assignment / f"{student}.zip"
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for page in sorted((folder.feedback / student / assignment).glob("*.html")):

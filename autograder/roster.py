@@ -28,9 +28,6 @@ from .exports import FORMULA_START
 COLUMNS = ("id", "first_name", "last_name", "email", "lms_user_id")
 # nbgrader finds a learner's notebooks with a glob pattern that holds the id.
 GLOB = set("[]*?")
-# feedback/<student>/ is nbgrader's, and the feedback zips go to feedback/zips/ beside them: a
-# learner of that name would have the class's zips in their folder, and lose them with it.
-RESERVED = ("zips",)
 # The learner's feedback zip is <id>.zip, and a file name has at most 255 bytes.
 MAX_BYTES = 255 - len(".zip")
 
@@ -57,8 +54,6 @@ def id_problem(student: str) -> str | None:
         return "starts with '.', a hidden folder"
     if len(student.encode("utf-8")) > MAX_BYTES:
         return f"is longer than {MAX_BYTES} bytes, too long for the name of its feedback zip"
-    if student.casefold() in RESERVED:
-        return "is the name of the folder feedback/zips/, where every learner's zip goes"
     return None
 
 

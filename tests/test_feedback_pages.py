@@ -119,11 +119,13 @@ def course(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def one_at_a_time(course) -> dict[str, set[str]]:
-    """The files under feedback/ after ``--student alice``, then after ``--student dave``."""
+    """The files under feedback/ and feedback_zips/ after ``--student alice``, then after
+    ``--student dave``."""
     written = {}
     for student in ["alice", "dave"]:
         feedback(course, student)
-        written[student] = files_under(course / "feedback")
+        zips = {f"zips/{name}" for name in files_under(course / "feedback_zips")}
+        written[student] = files_under(course / "feedback") | zips
     return written
 
 
@@ -227,7 +229,7 @@ def test_a_replaced_hand_in_leaves_no_graded_page_behind(course, class_feedback)
     assert (course / "autograded" / "fay" / ASSIGNMENT / NOTEBOOK).is_file()  # the old one
     folder = course / "feedback" / "fay" / ASSIGNMENT
     assert sorted(p.name for p in folder.glob("*.html")) == ["NOT_GRADED.html"]
-    with zipfile.ZipFile(course / "feedback" / "zips" / ASSIGNMENT / "fay.zip") as archive:
+    with zipfile.ZipFile(course / "feedback_zips" / ASSIGNMENT / "fay.zip") as archive:
         assert archive.namelist() == ["NOT_GRADED.html"]
     text = (folder / "NOT_GRADED.html").read_text(encoding="utf-8")
     assert "hand it in again under its own name" in text
@@ -243,7 +245,7 @@ def test_student_writes_that_learners_feedback_only(one_at_a_time):
 
 
 def test_each_learners_zip_holds_their_pages(course, class_feedback):
-    zips = course / "feedback" / "zips" / ASSIGNMENT
+    zips = course / "feedback_zips" / ASSIGNMENT
     assert sorted(p.name for p in zips.iterdir()) == [
         "alice.zip",
         "bob.zip",

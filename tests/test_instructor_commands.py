@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import grading_support
@@ -167,7 +168,7 @@ def test_a_hand_in_collected_again_shows_no_earlier_score_until_it_is_graded(cou
     assert float(grades_of(course, "gil")["score"]) > 0
     assert pending_for(course, "gil")  # the written answers wait for hand grading
     assert course_py(course, "feedback", ASSIGNMENT, "--student", "gil").returncode == 0
-    zipped = course / "feedback" / "zips" / ASSIGNMENT / "gil.zip"
+    zipped = course / "feedback_zips" / ASSIGNMENT / "gil.zip"
     assert zipped.is_file()
     # gil hands in again: the blank notebook. Until it is graded, nothing of the first
     # hand-in's result may pass for this one's.
@@ -188,33 +189,37 @@ def test_a_hand_in_collected_again_shows_no_earlier_score_until_it_is_graded(cou
     assert float(grades_of(course, "gil")["score"]) == 0  # the blank notebook's own score
 
 
-def test_a_learner_named_zips_cannot_take_the_class_zips_with_them(course, tmp_path):
-    # feedback/<student>/ is each learner's, and the zips go to feedback/zips/: a learner named
-    # zips, not processed, had that folder emptied, every classmate's zip with it.
+def test_a_learner_named_zips_keeps_the_class_zips(course, tmp_path):
+    # The zips went to feedback/zips/, where every other folder is a learner's: a learner named
+    # zips, not processed, had that folder emptied, every classmate's zip with it. They go to
+    # feedback_zips/ now, so zips is an id like any other.
+    classmate = course / "feedback_zips" / ASSIGNMENT / "classmate.zip"
+    classmate.parent.mkdir(parents=True, exist_ok=True)
+    classmate.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
     inbox = tmp_path / "inbox"
     (inbox / "zips").mkdir(parents=True)
     (inbox / "zips" / "theory.pdf").write_text("%PDF-1.4\n")
     done = course_py(course, "collect", ASSIGNMENT, str(inbox))
-    assert "WARNING 'zips': the folder name is the name of the folder feedback/zips/" in (
-        done.stdout
-    )
-    assert not (course / "submitted" / "zips").exists()
-    # Put in submitted/ by hand, it stops the feedback before anything is deleted; so does an
-    # id too long for the name of its zip, which stopped the feedback halfway through.
-    classmate = course / "feedback" / "zips" / ASSIGNMENT / "classmate.zip"
-    classmate.parent.mkdir(parents=True, exist_ok=True)
-    classmate.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
-    for odd, why in [("zips", "is the name of the folder"), ("é" * 126, "is longer than 251")]:
-        hand_in = course / "submitted" / odd / ASSIGNMENT
-        hand_in.mkdir(parents=True)
-        (hand_in / "theory.pdf").write_text("%PDF-1.4\n")
-        try:
-            done = course_py(course, "feedback", ASSIGNMENT)
-            assert done.returncode != 0, done.stdout
-            assert f"no feedback written: {odd!r} in submitted/ {why}" in done.stderr
-            assert classmate.is_file()
-        finally:
-            shutil.rmtree(course / "submitted" / odd)
+    assert "collected zips: theory.pdf" in done.stdout, done.stdout + done.stderr
+    odd = "é" * 126
+    try:
+        course_py(course, "autograde", ASSIGNMENT, "--student", "zips")  # not processed: a PDF
+        done = course_py(course, "feedback", ASSIGNMENT, "--student", "zips")
+        assert done.returncode == 0, done.stdout + done.stderr
+        with zipfile.ZipFile(classmate.parent / "zips.zip") as archive:
+            assert archive.namelist() == ["NOT_GRADED.html"]
+        assert classmate.is_file()
+        # An id collect refuses, put in submitted/ by hand, stops the feedback before it writes
+        # anything: one too long for the name of its zip stopped it halfway through.
+        (course / "submitted" / odd / ASSIGNMENT).mkdir(parents=True)
+        (course / "submitted" / odd / ASSIGNMENT / "theory.pdf").write_text("%PDF-1.4\n")
+        done = course_py(course, "feedback", ASSIGNMENT)
+        assert done.returncode != 0, done.stdout
+        assert f"no feedback written: {odd!r} in submitted/ is longer than 251" in done.stderr
+        assert classmate.is_file()
+    finally:
+        shutil.rmtree(course / "submitted" / "zips")
+        shutil.rmtree(course / "submitted" / odd, ignore_errors=True)
 
 
 def test_a_hand_in_with_a_subfolder_is_graded(course, tmp_path):

@@ -282,7 +282,7 @@ def test_feedback_a_learner_can_read(week):
     assert "ran past the time limit" in hung and "KeyboardInterrupt" not in hung
     assert pages["eve"].name == "NOT_GRADED.html"
     assert "theory.pdf" in pages["eve"].read_text()
-    zips = week.course / "feedback" / "zips" / A6.name
+    zips = week.course / "feedback_zips" / A6.name
     assert {p.stem for p in zips.glob("*.zip")} == set(pages)
 
 
