@@ -53,6 +53,12 @@ OTHER_ERRORS = [
     # not nbgrader's placeholder line, which calls the class:
     "def later():\n    raise NotImplementedError\nlater()",
 ]
+# A test cell whose check fails, and a learner's own assert, which is no check.
+FAILED_CHECK = (
+    "from resnet_ref.grading import check_output_size, expect\n"
+    "expect(check_output_size(lambda n, kernel, stride=1, padding=0: n, 56, 3, stride=2))"
+)
+OWN_ASSERT = "def mine():\n    assert 1 + 1 == 3, 'my own check'\nmine()"
 # Only the learner's cells hold exercises; an abstract method in a module is not one.
 LIBRARY = "def abstract():\n    raise NotImplementedError()\n"
 CALLS_THE_LIBRARY = "import library_with_stub\nlibrary_with_stub.abstract()"
@@ -64,6 +70,7 @@ def shown(tmp_path_factory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("library")
     (folder / "library_with_stub.py").write_text(LIBRARY)
     cells = [PLACEHOLDER_CLASS, CALLS_THE_PLACEHOLDER, *OTHER_ERRORS, CALLS_THE_LIBRARY]
+    cells += [FAILED_CHECK, OWN_ASSERT]
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), str(ROOT)]))
     done = subprocess.run(
         [sys.executable, "-c", SHELL],
@@ -91,6 +98,19 @@ def test_every_other_error_keeps_its_traceback(shown, source):
 def test_the_placeholder_line_in_a_library_keeps_its_traceback(shown):
     text = shown[CALLS_THE_LIBRARY]
     assert "library_with_stub.py" in text and NOT_DONE not in text, text
+
+
+def test_a_failed_check_shows_the_test_cells_line_and_its_message(shown):
+    # No frame of the course's code under it: the mistake is in the learner's code.
+    lines = shown[FAILED_CHECK].splitlines()
+    assert lines[-1].startswith("AssertionError: conv_output_size(56, 3, stride=2, padding=0)")
+    assert "----> 2 expect(check_output_size(" in shown[FAILED_CHECK]
+    assert [line for line in lines if line.startswith("File ")] == [], shown[FAILED_CHECK]
+
+
+def test_a_learners_own_assert_keeps_its_traceback(shown):
+    assert "in mine()" in shown[OWN_ASSERT], shown[OWN_ASSERT]
+    assert shown[OWN_ASSERT].endswith("AssertionError: my own check"), shown[OWN_ASSERT]
 
 
 def test_outside_ipython_it_does_nothing():
