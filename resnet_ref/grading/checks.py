@@ -631,6 +631,23 @@ def _unit_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor, where: str) 
     return norms
 
 
+def _eval_mode_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Candidate wrong answer: the norms at the units' outputs with the model in evaluation
+    mode, where BatchNorm uses its running statistics instead of the batch's."""
+    import torch.nn.functional as F
+
+    model = copy.deepcopy(model).eval()
+    units = [model.stem, *(module for _, module in model.blocks())]
+    seen = []
+    hooks = [u.register_forward_hook(lambda m, inputs, out: seen.append(out)) for u in units]
+    try:
+        loss = F.cross_entropy(model(x.clone()), y)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return [g.norm().item() for g in torch.autograd.grad(loss, seen)]
+
+
 def _close(got: list[float], expected: list[float]) -> bool:
     scale = max([1.0, *map(abs, expected)])
     return all(abs(g - e) <= 1e-3 * scale for g, e in zip(got, expected, strict=True))
@@ -675,6 +692,16 @@ def check_gradient_norms(function, factory, **kwargs) -> Result:
         hint = (
             " — likely mistake: these are the norms of the parameter gradients; measure the"
             " gradient with respect to each block's output activations"
+        )
+    elif _close(values, [value * len(y) for value in wanted]):
+        hint = (
+            f" — likely mistake: {len(y)} times the reference's, the batch size: the loss is"
+            " summed over the batch; F.cross_entropy's default averages it"
+        )
+    elif _close(values, _eval_mode_norms(model, x, y)):
+        hint = (
+            " — likely mistake: the model was in evaluation mode; put it in training mode"
+            " (model.train()) for the measurement, so that BatchNorm uses the batch's statistics"
         )
     return _fail(
         f"{name}: at {keys[worst]!r} expected {wanted[worst]:.6g}, got {values[worst]:.6g}{hint}"

@@ -133,10 +133,12 @@ def _error_hint(error: BaseException) -> str:
     if isinstance(error, NotImplementedError):
         return f" {NOT_DONE}"
     if "must match the size of tensor" in text or "size mismatch" in text:
+        # Where two shapes meet: a block's addition, or squeeze-and-excitation's product.
         return (
-            " — the residual branch and the shortcut disagree in shape: a projection is needed"
-            " whenever the stride is not 1 or the channel count changes, and it must use the"
-            " block's stride"
+            " — two tensors of different shapes meet: in a block, the residual branch and the"
+            " shortcut must agree (a projection is needed whenever the stride is not 1 or the"
+            " channel count changes, with the block's stride); in squeeze-and-excitation, the"
+            " channel weights must be shaped [N, C, 1, 1] to scale x"
         )
     if "before Module.__init__() call" in text:
         return " — call super().__init__() first in __init__"
@@ -255,6 +257,8 @@ def _shape_hint(expected: list[int], got: list[int], input_shape: tuple) -> str:
         return ""
     if len(got) == 4 and got[2:] != expected[2:] and got[2:] == list(input_shape[2:]):
         return " — the block ignores the stride"
+    if len(got) == 4 and got[2:] == [1, 1] != expected[2:]:
+        return " — the output was pooled to 1x1: return a full feature map (SE: x, scaled)"
     if len(got) == 4 and got[2:] != expected[2:]:
         return " — the stride or padding is wrong"
     if got[1] != expected[1] and expected[1] == 4 * got[1]:
