@@ -20,6 +20,12 @@ it per assignment and learner (:mod:`autograder.pending`).
 nbgrader takes the late penalty when it autogrades, from the score of that moment: the points
 given by hand afterwards escaped it. :func:`reassess_late_penalties` takes it again from the
 score as it stands (:mod:`autograder.outcomes` calls it before it reads a class's scores).
+
+A hand score outside ``0`` to the answer's points cannot be right: the instructor lowered the
+question's points after it was graded (``release``, then ``autograde`` registers them), or a
+script wrote it past Formgrader, which keeps scores in that range. Such an answer still waits
+(:func:`out_of_range` says why), so that ``pending`` lists it and the exports call its total
+provisional, instead of a total above the maximum passing unnoticed.
 """
 
 from __future__ import annotations
@@ -38,8 +44,17 @@ def waiting(submission) -> list:
         grade
         for notebook in submission.notebooks
         for grade in notebook.grades
-        if grade.needs_manual_grade
+        if grade.needs_manual_grade or out_of_range(grade)
     ]
+
+
+def out_of_range(grade) -> str:
+    """Why the hand grade of ``grade`` cannot be right, in a few words; empty when it can."""
+    if grade.manual_score is not None and not 0 <= grade.manual_score <= grade.max_score:
+        return f"hand score {grade.manual_score:g} is not within 0 to {grade.max_score:g}"
+    if grade.extra_credit is not None and grade.extra_credit < 0:
+        return f"extra credit {grade.extra_credit:g} is below 0"
+    return ""
 
 
 def graded_answers(folder: CourseFolder, assignment: str, student: str) -> dict:
@@ -86,6 +101,8 @@ def settle(folder: CourseFolder, assignment: str, student: str, before: dict) ->
                         grade.needs_manual_grade = grade.auto_score is None
                 elif key in before and grade.manual_score is not None:
                     grade.needs_manual_grade = False
+                if out_of_range(grade):
+                    grade.needs_manual_grade = True  # Formgrader lists it to grade again
         gradebook.db.commit()
     if cleared:
         # The grades were for a text the learner replaced; the log keeps them in full.

@@ -11,7 +11,7 @@ still has points waiting; the cells come from the gradebook (:func:`hand_grading
 from __future__ import annotations
 
 from .course_folder import CourseFolder, nbgrader_api
-from .hand_grading import waiting
+from .hand_grading import out_of_range, waiting
 from .outcomes import class_outcomes
 
 
@@ -29,7 +29,7 @@ def print_pending(folder: CourseFolder, assignment: str | None = None) -> int:
                 grades = waiting(submission)
                 if grades and submission.student.id in current:
                     count += 1
-                    cells = ", ".join(f"{g.name} ({g.max_score:g})" for g in grades)
+                    cells = ", ".join(label(grade) for grade in grades)
                     points = sum(g.max_score for g in grades)
                     print(f"{name}  {submission.student.id:<16} {points:g} point(s): {cells}")
     if count:
@@ -40,3 +40,9 @@ def print_pending(folder: CourseFolder, assignment: str | None = None) -> int:
     else:
         print("nothing waits for hand grading")
     return count
+
+
+def label(grade) -> str:
+    """A cell that waits, its points, and why it waits again if it has a score already."""
+    why = out_of_range(grade)
+    return f"{grade.name} ({grade.max_score:g}{'; ' + why if why else ''})"
