@@ -59,11 +59,13 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
             f"no feedback to write: no hand-in in submitted/{student or '*'}/{assignment}/"
         )
     graded = [s for s in students if graded_notebooks(folder, assignment, s)]
+    # Before the pages: the outcomes take each late penalty again from the score as it
+    # stands, so that a page counts the points given by hand since the autograde in it.
+    outcomes = {o.student: o for o in class_outcomes(folder, assignment)}
     if graded:
         result = nbgrader_api(folder).generate_feedback(assignment, student_id=student)
         heading = f"generate_feedback {assignment} {student or ''}".rstrip()
         append_log(folder, heading, check(result, f"feedback for {assignment}"))
-    outcomes = {o.student: o for o in class_outcomes(folder, assignment)}
     not_graded, waiting = [], []
     for name in students:
         outcome = outcomes[name]
@@ -77,6 +79,11 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
             waiting.append(name)
             continue
         zip_pages(folder, assignment, name)
+    provisional = [
+        f"{name} ({outcomes[name].pending:g} pts)"
+        for name in students
+        if name in graded and name not in waiting and outcomes[name].pending
+    ]
     pages = sorted(folder.feedback.glob(f"*/{assignment}/*.html"))
     pages = [p for p in pages if p.parent.parent.name in students]
     print(
@@ -85,6 +92,13 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
     )
     if not_graded:
         print(f"not graded, told so in {NOT_GRADED}: {', '.join(not_graded)}")
+    if provisional:
+        # nbgrader's page shows an answer nobody graded yet as scoring 0, and its total as final.
+        print(
+            f"WARNING hand grading pending: these pages show the answers that wait as 0 and"
+            f" their totals too low, {', '.join(provisional)}; grade them (python3 course.py"
+            f" pending) and write the feedback again before you hand it out"
+        )
     if waiting:
         print(
             f"no feedback for {', '.join(waiting)}: the hand-in reads as notebooks but was not"

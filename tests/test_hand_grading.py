@@ -37,6 +37,7 @@ class Class:
     """The graded course."""
 
     course: Path
+    feedback: subprocess.CompletedProcess | None = None  # ``feedback`` after the hand grading
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
         done = course_py(self.course, *args, timeout=900)
@@ -99,6 +100,8 @@ def graded(tmp_path_factory) -> Class:
     course.run("autograde", A6.name)
     for student in ["ana", "gil"]:
         grade_all_by_hand(course.course, student)
+    # Straight after the hand grading, as an instructor hands out the pages.
+    course.feedback = course.run("feedback", A6.name)
     return course
 
 
@@ -110,6 +113,20 @@ def test_points_given_by_hand_to_a_late_hand_in_lose_the_late_penalty_too(graded
     assert float(row["raw_score"]) == total + 1  # the extra credit of the first answer
     assert float(row["late_submission_penalty"]) == pytest.approx((total + 1) * 0.2)
     assert float(row["score"]) == pytest.approx((total + 1) * 0.8)
+    page = (graded.course / "feedback" / "gil" / A6.name / "theory.html").read_text()
+    assert f"Late submission penalty (Score: -{(total + 1) * 0.2:.1f})" in page
+
+
+def test_feedback_says_which_pages_still_wait_for_hand_grading(graded):
+    """ben's page shows his ungraded answers as scoring 0 and his total as final: the command
+    said nothing, and the zip was ready for the LMS."""
+    said = re.search(r"^WARNING hand grading pending: .*$", graded.feedback.stdout, re.M)
+    assert said, graded.feedback.stdout
+    assert f"ben ({sum(A6.manual.values()):g} pts)" in said.group()
+    assert "ana" not in said.group() and "gil" not in said.group()
+    # What the learner reads, and why the warning matters: an unread answer scored 0.
+    page = (graded.course / "feedback" / "ben" / A6.name / "theory.html").read_text()
+    assert re.search(r"Written response</a> \(Score: 0\.0 / ", page)
 
 
 def test_an_answer_changed_after_hand_grading_waits_again_without_its_old_grade(graded, tmp_path):
@@ -132,3 +149,19 @@ def test_an_answer_changed_after_hand_grading_waits_again_without_its_old_grade(
     assert float(row["hand_grading_pending"]) == A6.manual[first]
     listed = re.findall(r"^a6_theory\s+(\w+)\s+.*: (.*)$", graded.run("pending").stdout, re.M)
     assert ("ana", f"{first} ({A6.manual[first]:g})") in listed
+
+
+def test_a_hand_score_above_the_answers_points_waits_to_be_graded_again(graded):
+    """Formgrader keeps a score within 0 and the answer's points, but its API takes any number,
+    and an answer graded before the instructor lowered its points keeps the old score: ben's
+    first answer scores 1 above its points. The total passed above the maximum, unnoticed."""
+    first = next(iter(A6.manual))
+    grade_all_by_hand(graded.course, "ben")
+    with Gradebook(f"sqlite:///{graded.course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook("theory", A6.name, "ben")
+        [grade] = [g for g in notebook.grades if g.name == first]
+        grade.manual_score = A6.manual[first] + 1
+        gradebook.db.commit()
+    pending = graded.run("pending").stdout
+    assert f"{first} ({A6.manual[first]:g}; hand score {A6.manual[first] + 1:g} is not" in pending
+    assert float(graded.grades("ben")["hand_grading_pending"]) == A6.manual[first]
