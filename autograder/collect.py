@@ -58,6 +58,7 @@ from nbgrader.utils import parse_utc
 
 from .course_folder import CourseFolder, nbgrader_api
 from .deadlines import stamp, utc_time
+from .one_writer import folder_lock, this_process
 from .outcomes import HANDED_IN_AGAIN, digest_of, hand_in_files, run_record, save_run
 from .roster import id_problem, learner_id, read_table
 
@@ -185,7 +186,13 @@ def collect(
     warnings (one line each, naming the learner) that it printed. ``timed``: the assignment
     has a due date, so a hand-in without its submission time is worth a warning. ``times``:
     the submission time of each learner, from the LMS, written as their ``timestamp.txt``.
+    Refused while an autograde (or another collect) runs in the course.
     """
+    with folder_lock(folder, this_process(f"collect {assignment}")):
+        return _collect_unlocked(folder, assignment, inbox, timed, times)
+
+
+def _collect_unlocked(folder, assignment, inbox, timed, times) -> list[str]:
     inbox = Path(inbox).resolve()
     if not inbox.is_dir():
         raise SystemExit(f"no folder {inbox}: expected {inbox}/<student>/<notebook>.ipynb")

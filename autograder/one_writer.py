@@ -1,8 +1,10 @@
-"""One ``autograde`` at a time per course folder and per gradebook.
+"""One ``autograde`` at a time per course folder and per gradebook, and no ``collect`` beside it.
 
 Two autogrades of one course would both rewrite ``autograded/``, the run records and the
-gradebook, which has one writer by design (:mod:`autograder.recording`). A course folder is
-guarded by an flock on ``grading/autograde.lock``. A gradebook on a PostgreSQL server can be
+gradebook, which has one writer by design (:mod:`autograder.recording`); a collect in the
+middle of an autograde would replace hand-ins whose earlier files are being graded, and the
+grades of those would then pass for the new ones'. A course folder is guarded by an flock on
+``grading/autograde.lock``, which both commands take. A gradebook on a PostgreSQL server can be
 shared by several course folders (teaching assistants' machines), which no flock sees, so it is
 guarded on the server too, by an advisory lock in the gradebook's database. Both end with their
 process, however it ends: the kernel drops an flock, the server a lock whose connection closed,
@@ -22,26 +24,32 @@ import sqlalchemy
 from .course_folder import CourseFolder, nbgrader_api
 from .outcomes import RUNS
 
-LOCK = "autograde.lock"  # in grading/: held by the course folder's one running autograde
+LOCK = "autograde.lock"  # in grading/: held by the course folder's running autograde or collect
 # The advisory lock's key in the gradebook's database: any number, the same for every copy of
 # this code; small enough to read back from pg_locks.objid whole.
 GRADEBOOK_LOCK = 0x7E5A_0001
-AGAIN = "wait for it to end, or stop it with Ctrl-C, then run this command again (it resumes)"
+AGAIN = "wait for it to end (or stop it with Ctrl-C), then run this command again"
 
 
 @contextlib.contextmanager
 def only_autograde(folder: CourseFolder, assignment: str):
     """Hold the course folder's and the gradebook's autograde locks while the block runs;
     exit, saying which autograde holds one, if another does."""
-    this = f"autograde {assignment} (process {os.getpid()} on {socket.gethostname()})"
-    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    this = this_process(f"autograde {assignment}")
     db_url = nbgrader_api(folder).coursedir.db_url
-    with _folder_lock(folder, f"{this}, started {started}"), _gradebook_lock(db_url, this):
+    with folder_lock(folder, this), _gradebook_lock(db_url, this):
         yield
 
 
+def this_process(command: str) -> str:
+    """``command`` with this process and machine, as a lock names its holder."""
+    return f"{command} (process {os.getpid()} on {socket.gethostname()})"
+
+
 @contextlib.contextmanager
-def _folder_lock(folder: CourseFolder, this: str):
+def folder_lock(folder: CourseFolder, this: str):
+    """Hold the course folder's lock for ``this`` (:func:`this_process`) while the block runs;
+    exit, saying who holds it, if another command does."""
     path = folder.root / RUNS / LOCK
     path.parent.mkdir(exist_ok=True)
     with open(path, "a+", encoding="utf-8") as lock:
@@ -49,11 +57,11 @@ def _folder_lock(folder: CourseFolder, this: str):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.seek(0)
-            holder = lock.read().strip() or "another autograde"
+            holder = lock.read().strip() or "another command"
             locked = f"{holder} is running in this course ({path} is locked): {AGAIN}"
             raise SystemExit(locked) from None
         lock.truncate(0)
-        lock.write(this + "\n")
+        lock.write(f"{this}, started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
         lock.flush()
         yield
 

@@ -5,7 +5,7 @@ Each test grades a small class of ``a6_theory`` hand-ins in a copy of the course
 checks that the mishap is refused or survived with a message saying what to do, and that
 nothing wrong is recorded:
 
-- two ``autograde`` commands at once in one course (two terminals);
+- two ``autograde`` commands at once in one course (two terminals), or a ``collect`` during one;
 - a grading worker whose repository is at another commit (its checks differ), or without
   bubblewrap;
 - a scheduler address where nothing answers, a scheduler with no worker, a scheduler lost
@@ -68,12 +68,27 @@ def scores(course: Path) -> dict[str, float]:
         return {s.student.id: s.score for s in submissions}
 
 
-def test_a_second_autograde_of_the_course_refuses_while_one_runs(tmp_path):
+def test_a_second_autograde_or_a_collect_is_refused_while_one_runs(tmp_path):
     course = small_class(tmp_path)
     first = autograde(course, "--workers", "1")
     printed = read_until(first, r"grading 3 hand-in\(s\)")
     second = finish(autograde(course, "--workers", "1", "--force"))
+    # A collect then would replace a hand-in whose earlier files are being graded, and the
+    # grades of those would pass for the new one's.
+    inbox = tmp_path / "inbox" / "blank"
+    inbox.mkdir(parents=True)
+    shutil.copy(course / "submitted" / "solution-style" / A6.name / "theory.ipynb", inbox)
+    collecting = subprocess.run(
+        [sys.executable, "-m", "autograder", "collect", A6.name, str(inbox.parent)],
+        cwd=course,
+        env=environment(),
+        capture_output=True,
+        text=True,
+    )
     printed = finish(first, printed)
+    assert collecting.returncode != 0, collecting.stdout
+    assert f"autograde {A6.name} (process {first.pid} on " in collecting.stderr
+    assert "collected" not in collecting.stdout, collecting.stdout
     assert first.returncode == 0, printed
     assert f"autograde {A6.name} (process {first.pid} on " in second, second
     assert "is running in this course" in second and "graded in" not in second, second
