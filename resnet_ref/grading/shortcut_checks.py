@@ -15,7 +15,7 @@ from .. import shortcuts
 from ..blocks import BasicBlock
 from .checks import _refereed
 from .learner import learner_code
-from .messages import Result, _fail, _LearnerError, _not_an_int_hint, _ok
+from .messages import Result, _fail, _LearnerError, _not_an_int_hint, _ok, ordinal
 
 KINDS = {
     "identity": "the identity (returns its input unchanged, no parameters)",
@@ -176,7 +176,7 @@ def check_zero_pad_values(block, in_channels, out_channels, stride, input_shape=
             )
         return _fail(
             f"{call}: the first {in_channels} channels should equal"
-            f" x[:, :, ::{stride}, ::{stride}] (every {stride}th pixel, starting at 0)"
+            f" x[:, :, ::{stride}, ::{stride}] (every {ordinal(stride)} pixel, starting at 0)"
         )
     if not bool((got[:, in_channels:] == 0).all()):
         return _fail(f"{call}: the {out_channels - in_channels} appended channels should be zeros")
