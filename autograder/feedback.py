@@ -14,7 +14,8 @@ mark schemes. Its feedback would show both (hidden tests: upstream issue 917). T
 
 :class:`FeedbackCSS` gives the page nbconvert's CSS plus :data:`WRAP_OUTPUTS`, so that a long
 output line (a failed check's one-line message, with its likely mistake) wraps at the edge of
-its box instead of running out of sight.
+its box instead of running out of sight, and :data:`COMMENT_LINES`, so that a grader's comment
+keeps its line breaks.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ MIN_QUOTED = 16
 # nbgrader's feedback page shows outputs in <pre> boxes that keep each line whole, so the end of
 # a long message was cut off behind a scroll bar; wrap them, anywhere if a word is too long.
 WRAP_OUTPUTS = "div.output_subarea pre { white-space: pre-wrap; overflow-wrap: anywhere; }"
+# A grader's comment is rendered as markdown, where a single line break is no break: the lines a
+# teaching assistant typed in Formgrader ran together into one. The page keeps the breaks: show
+# them.
+COMMENT_LINES = "div.nbgrader_cell .panel-footer p { white-space: pre-line; }"
 
 
 def regions(source: str, markers: tuple[str, str]) -> list[str]:
@@ -119,12 +124,14 @@ class HideInstructorText(Preprocessor):
 
 
 class FeedbackCSS(CSSHTMLHeaderPreprocessor):
-    """nbconvert's CSS for the page (it replaces what the page had), plus WRAP_OUTPUTS."""
+    """nbconvert's CSS for the page (it replaces what the page had), plus COMMENT_LINES and
+    WRAP_OUTPUTS."""
 
     enabled = Bool(True, help="on wherever it is listed (nbconvert's default is off)")
 
     def preprocess(self, nb, resources):
-        """Set the page's CSS: nbconvert's, then the rule that wraps long output lines."""
+        """Set the page's CSS: nbconvert's, then the rules that keep a comment's line breaks
+        and wrap long output lines."""
         nb, resources = super().preprocess(nb, resources)
-        resources["inlining"]["css"].append(WRAP_OUTPUTS)
+        resources["inlining"]["css"] += [COMMENT_LINES, WRAP_OUTPUTS]
         return nb, resources

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from grading_support import Assignment, course_copy, course_py, fill_release
 from nbgrader.api import Gradebook
 
@@ -165,3 +166,24 @@ def test_a_hand_score_above_the_answers_points_waits_to_be_graded_again(graded):
     pending = graded.run("pending").stdout
     assert f"{first} ({A6.manual[first]:g}; hand score {A6.manual[first] + 1:g} is not" in pending
     assert float(graded.grades("ben")["hand_grading_pending"]) == A6.manual[first]
+
+
+def test_a_graders_comment_reads_in_the_feedback_as_it_was_typed(graded):
+    """ana's comment, typed on two lines in Formgrader with markup, a formula start and
+    unicode, reads on two lines in her page in a browser: markdown had run them into one."""
+    page_file = graded.course / "feedback" / "ana" / A6.name / "theory.html"
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(page_file.as_uri(), wait_until="load")
+        shown = page.inner_text("div.nbgrader_cell .panel-footer p")
+        page.close()
+    assert shown.splitlines() == ['Good =1+1, "see ch. 3"', "but ∑ é"]
+
+
+def test_a_due_date_moved_after_grading_takes_the_late_penalty_back(graded):
+    """The class gets an extension after the grading: gil is on time now. nbgrader takes the
+    penalty only when it autogrades, so the one it took stayed. (Runs last: it moves the date.)"""
+    graded.run("due", A6.name, "2027-01-20 17:00 UTC")
+    row = graded.grades("gil")
+    assert (row["seconds_late"], row["late_submission_penalty"]) == ("0", "0")
+    assert row["score"] == row["raw_score"]
