@@ -73,7 +73,8 @@ def graded_answers(folder: CourseFolder, assignment: str, student: str) -> dict:
 
 def settle(folder: CourseFolder, assignment: str, student: str, before: dict) -> None:
     """Unmark what needs no hand grading after ``student``'s hand-in was autograded, and clear
-    the hand grades of answers whose text changed.
+    the hand grades of answers whose text changed, and the scores given by hand to test cells
+    in place of the autograder's when a code answer of their notebook changed.
 
     ``before`` is :func:`graded_answers` from before this autograde. An answer missing from it
     (no earlier graded notebook to compare with) keeps its hand grade and waits, to be looked at
@@ -85,11 +86,25 @@ def settle(folder: CourseFolder, assignment: str, student: str, before: dict) ->
         submission = gradebook.find_submission(assignment, student)
         for notebook in submission.notebooks:
             comments = {comment.name: comment for comment in notebook.comments}
+            answers = {cell.name for cell in notebook.notebook.solution_cells}
+            cells = notebook.notebook.source_cells
+            code = {cell.name for cell in cells if cell.cell_type == "code"}
+            changed = {
+                name
+                for name in answers
+                if (notebook.name, name) in before
+                and before[notebook.name, name] != now.get((notebook.name, name))
+            }
+            # A test cell's text never changes (nbgrader puts it back): what it scores is the
+            # code of the answers, so a score a person gave it in place of the autograder's
+            # holds only while none of the notebook's code answers changed.
+            if changed & code:
+                changed |= {grade.name for grade in notebook.grades} - answers
             for grade in notebook.grades:
                 key = (notebook.name, grade.name)
                 if grade.max_score == 0:
                     grade.needs_manual_grade = False
-                elif key in before and before[key] != now.get(key):
+                elif key in before and grade.name in changed:
                     comment = comments.get(grade.name)
                     given = hand_grade(grade, comment)
                     if given:

@@ -52,14 +52,14 @@ class Class:
             return {row["student_id"]: row for row in csv.DictReader(file)}[student]
 
     def written(self, student: str) -> dict[str, tuple]:
-        """Each written answer's (manual score, extra credit, manual comment, waiting)."""
+        """Each graded cell's (manual score, extra credit, manual comment, waiting)."""
         with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}") as gradebook:
             notebook = gradebook.find_submission_notebook("theory", A6.name, student)
             comments = {c.name: c.manual_comment for c in notebook.comments}
             return {
                 g.name: (g.manual_score, g.extra_credit, comments.get(g.name), g.needs_manual_grade)
                 for g in notebook.grades
-                if g.name in A6.manual
+                if g.name in A6.manual or g.name in A6.cells
             }
 
 
@@ -131,22 +131,33 @@ def test_feedback_says_which_pages_still_wait_for_hand_grading(graded):
 
 
 def test_an_answer_changed_after_hand_grading_waits_again_without_its_old_grade(graded, tmp_path):
-    """ana hands in again with her first written answer rewritten. Its score, extra credit
-    and comment were given to the earlier text: they must neither count in the total nor
-    reach the feedback beside the new answer. Her other answers, unchanged, keep theirs."""
+    """ana hands in again with her first written answer rewritten, and her count_paths code
+    changed too. The first answer's score, extra credit and comment were given to the earlier
+    text: they must neither count in the total nor reach the feedback beside the new answer.
+    A test cell's text never changes, so the score a TA gave test_count_paths in place of the
+    autograder's held on over the new code's. Her other answers, unchanged, keep theirs."""
     first, *others = A6.manual
     total = sum((A6.cells | A6.manual).values())
     assert float(graded.grades("ana")["score"]) == total + 1
-    hand_in(tmp_path / "inbox", "ana", ON_TIME, {first: "A new answer, written again.\n"})
+    with Gradebook(f"sqlite:///{graded.course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook("theory", A6.name, "ana")
+        [override] = [g for g in notebook.grades if g.name == "test_count_paths"]
+        override.manual_score = 1  # a point off, for the code's style
+        gradebook.db.commit()
+    wrong = A6.submissions["mutant_count_linear"]
+    answers = {first: "A new answer, written again.\n", **wrong.sections}
+    hand_in(tmp_path / "inbox", "ana", ON_TIME, answers)
     graded.run("collect", A6.name, str(tmp_path / "inbox"))
     done = graded.run("autograde", A6.name, "--student", "ana")
     assert re.search(rf"WARNING ana: .*hand grades cleared.*theory/{first} \(score", done.stdout)
     assert "=1+1" in (graded.course / ".nbgrader.log").read_text(encoding="utf-8")  # kept
-    written = graded.written("ana")
-    assert written[first] == (None, None, None, True)
-    assert all(written[name][0] == A6.manual[name] for name in others)
+    scores = graded.written("ana")
+    assert scores[first] == (None, None, None, True)
+    assert scores["test_count_paths"][0] is None  # the new code's own score counts
+    assert all(scores[name][0] == A6.manual[name] for name in others)
     row = graded.grades("ana")
-    assert float(row["score"]) == total - A6.manual[first]
+    lost = sum(A6.cells[cell] for cell in wrong.loses)
+    assert float(row["score"]) == total - A6.manual[first] - lost
     assert float(row["hand_grading_pending"]) == A6.manual[first]
     listed = re.findall(r"^a6_theory\s+(\w+)\s+.*: (.*)$", graded.run("pending").stdout, re.M)
     assert ("ana", f"{first} ({A6.manual[first]:g})") in listed
