@@ -13,7 +13,8 @@ nothing wrong is recorded:
 - Ctrl-C pressed again and again in a terminal where autograde runs as a script's background
   job (which ignores it): the grading processes and kernels must not see it;
 - an instructor's solution that fails a check: said at every run, its record never kept;
-- ``kill`` (SIGTERM) or Ctrl-C while a hand-in is being recorded: it is recorded whole first.
+- ``kill`` (SIGTERM) or Ctrl-C while a hand-in is being recorded: it is recorded whole first;
+- a question reworded and released again after the class got the assignment: no learner's edit.
 """
 
 from __future__ import annotations
@@ -245,3 +246,30 @@ def test_a_stop_while_a_hand_in_is_recorded_waits_for_the_hand_in(tmp_path):
         assert done.stdout == "recorded whole\n", (stop, done.stdout, done.stderr)
         assert done.returncode == ends, (stop, done.returncode, done.stderr)
         assert stop != "SIGINT" or "KeyboardInterrupt" in done.stderr, done.stderr
+
+
+def test_a_task_cell_changed_after_the_release_is_no_learners_edit(tmp_path):
+    # The instructor rewords a question after the class got the assignment, and releases it
+    # again. Every hand-in holds the text as it was released then: no learner edited it, and
+    # the summary must not say so of the whole class; a learner who did edit it is still named.
+    course = small_class(tmp_path)
+    source = course / "solutions" / A6.name / "theory.pct.py"
+    text = source.read_text(encoding="utf-8")
+    asked = "# ## Part 5: open questions (6 points)\n"
+    assert text.count(asked) == 1
+    source.write_text(text.replace(asked, asked.replace("open", "open, short")), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "release", A6.name],
+        cwd=course,
+        env=environment(),
+        capture_output=True,
+        text=True,
+    )
+    assert f"updated exercises/{A6.name}/theory.ipynb" in done.stdout, done.stdout + done.stderr
+    edited = course / "submitted" / "blank" / A6.name / "theory.ipynb"
+    notebook = edited.read_text(encoding="utf-8")
+    assert notebook.count("## Part 5: open questions") == 1
+    edited.write_text(notebook.replace("Part 5: open", "Part 5: my open"), encoding="utf-8")
+    printed = finish(autograde(course, "--workers", "1"))
+    warned = re.findall(r"WARNING (\S+): edited locked cell (\S+)", printed)
+    assert warned == [("blank", "task_socratic")], printed
