@@ -1,12 +1,13 @@
 """Slips a learner makes that no submission file shows, and what the visible checks answer.
 
-``tests/submissions/`` holds whole hand-ins, each a mistake about residual networks; the
-slips here are smaller, mostly Python and PyTorch habits: a forgotten ``return``, a float
-where an int is due, a softmax at the end of a classifier, a ``.half()``, a typo that stops
-the forward pass halfway, evaluation mode where the task asks for training mode. For each, the instructor's solution cell is changed by one edit, the learners'
-notebook (``exercises/``: visible checks only) runs in this process as a learner runs it,
-cell by cell up to the test cell that meets the slip, and that cell's one-line message must
-name the slip, and must not blame a mistake the learner did not make.
+``tests/submissions/`` holds whole hand-ins, each a mistake about residual networks; the slips
+here are smaller, mostly Python and PyTorch habits: a forgotten ``return``, a float where an int
+is due, a softmax at the end of a classifier, a ``.half()``, a typo that stops the forward pass
+halfway, evaluation mode where the task asks for training mode. For each, the instructor's
+solution cell is changed by one edit, the learners' notebook (``exercises/``: visible checks
+only) runs in this process as a learner runs it, cell by cell up to the test cell that meets the
+slip, and that cell's one-line message must name the slip, and must not blame a mistake the
+learner did not make.
 """
 
 from __future__ import annotations
