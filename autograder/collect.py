@@ -192,7 +192,13 @@ def collect(
         return _collect_unlocked(folder, assignment, inbox, timed, times)
 
 
-def _collect_unlocked(folder, assignment, inbox, timed, times) -> list[str]:
+def _collect_unlocked(
+    folder: CourseFolder,
+    assignment: str,
+    inbox: Path | str,
+    timed: bool,
+    times: dict[str, datetime] | None,
+) -> list[str]:
     inbox = Path(inbox).resolve()
     if not inbox.is_dir():
         raise SystemExit(f"no folder {inbox}: expected {inbox}/<student>/<notebook>.ipynb")

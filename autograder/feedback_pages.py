@@ -45,7 +45,7 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
         | {p.parent.name for p in folder.autograded.glob(f"*/{assignment}") if p.is_dir()}
     )
     students = [s for s in students if student in (None, s)]
-    odd = {name: id_problem(name) for name in students if id_problem(name)}
+    odd = {name: why for name in students if (why := id_problem(name))}
     if odd:
         # Put in submitted/ by hand (collect refuses such ids): a name too long for its zip,
         # or one nbgrader reads as a pattern, would fail halfway through.
