@@ -281,8 +281,9 @@ print(f"{count_paths(n):.3g} paths; mean length {mean:.1f} branches; "
 # **Mark scheme (2 points).**
 #
 # - **1 pt** lengths are Binomial$(n, 1/2)$: mean $n/2$, standard deviation $\sqrt{n}/2$; for
-#   $n = 54$, mean 27, about 3.7, so ~99% of paths have 17–37 branches (their printed
-#   figure: ~98% in 19–35). Most paths are of medium length, very few are short or long.
+#   $n = 54$, mean 27, about 3.7, so 99.6 % of paths have 17–37 branches
+#   (and 98.0 % have 19–35, the range Veit et al. name). Most paths are of medium length, very
+#   few are short or long.
 # - **1 pt** not a contradiction: counting paths is not weighting them; each branch a path goes
 #   through multiplies its gradient contribution by a Jacobian that (in a trained net) tends
 #   to shrink it, so long paths contribute little even though they are numerous, and the

@@ -1,0 +1,162 @@
+"""Figures the course types into its text, recomputed from the code they describe.
+
+Most numbers in the book reach the text through glue from a cell that computes them. A few are
+typed: in an assignment's instructions or mark scheme, in a chapter's code as the value a check
+expects, in benchmarks/README.md. Each test here reads the figure from where the course states
+it and fails when the code no longer agrees, so a change to the package cannot leave the text
+saying something false. None of them needs the book built.
+"""
+
+import math
+import re
+
+import pytest
+from conftest import ROOT
+from torch import nn
+
+import resnet_ref
+from resnet_ref.analysis import build_on_meta, count_parameters, paths_by_length
+from resnet_ref.data import load_data
+
+
+def text_of(relative_path):
+    return (ROOT / relative_path).read_text(encoding="utf-8")
+
+
+def number(text):
+    """'11,689,512' or '853_018' as an int."""
+    return int(text.replace(",", "").replace("_", ""))
+
+
+def test_chapter_11_expects_resnet56_to_have_the_count_it_has():
+    """Chapter 11's parameter check compares ResNet-56 with a count typed into the cell, and the
+    text says that count matches the paper's rounded 0.85 million."""
+    source = text_of("book/ch11_practice.md")
+    typed = re.search(
+        r'"resnet56": \(resnet_ref\.create\("resnet56"\), [^)]*\), ([\d_]+)\)', source
+    )
+    assert typed, "chapter 11 no longer types ResNet-56's expected count where this test looks"
+    computed = count_parameters(build_on_meta("resnet56"))
+    assert number(typed.group(1)) == computed, (
+        f"chapter 11 expects {typed.group(1)} parameters, resnet56 has {computed:,}"
+    )
+    assert round(computed / 1e6, 2) == 0.85
+
+
+def test_assignment_3_states_the_parameter_counts_of_the_reference():
+    """The table of Part 2 and the CIFAR counts of Part 3, against resnet_ref."""
+    text = text_of("solutions/a3_resnets/resnets.pct.py")
+    table = re.findall(r"^# \| ResNet-(\d+) \| \w+ \| [\d, ]+ \| ([\d,]+) \|$", text, re.M)
+    assert [depth for depth, _ in table] == ["18", "34", "50", "101", "152"]
+    for depth, stated in table:
+        computed = count_parameters(build_on_meta(f"resnet{depth}"))
+        assert number(stated) == computed, f"ResNet-{depth}: {stated} stated, {computed:,} built"
+
+    option_b = count_parameters(build_on_meta("resnet20", shortcut="B"))
+    option_a = count_parameters(build_on_meta("resnet20"))
+    plain = count_parameters(build_on_meta("plain20"))
+    cifar = re.search(
+        r"ResNet-20 has ([\d,]+)\n# parameters, ([\d,]+) more than with option A \(([\d,]+), "
+        r"the paper's \"0\.(\d+)M\"\).*?plain-20 has ([\d,]+) parameters",
+        text,
+        re.S,
+    )
+    assert cifar, "assignment 3 no longer states the CIFAR counts where this test looks"
+    assert number(cifar.group(1)) == option_b
+    assert number(cifar.group(2)) == option_b - option_a
+    assert number(cifar.group(3)) == option_a
+    assert round(option_a / 1e6, 2) == float("0." + cifar.group(4))
+    assert number(cifar.group(5)) == plain
+
+
+def test_assignment_1_examples_of_the_output_size():
+    """Part 1 says a 3x3 convolution with padding 1 and stride 2 takes 56 to 28 and 7 to 4."""
+    text = text_of("solutions/a1_shortcuts/shortcuts.pct.py")
+    examples = re.search(r"so (\d+) → (\d+) and (\d+) → (\d+)\.", text)
+    assert examples, "assignment 1 no longer gives its examples where this test looks"
+    conv = nn.Conv2d(1, 1, 3, stride=2, padding=1, device="meta")
+    for size_in, size_out in (examples.group(1, 2), examples.group(3, 4)):
+        height = conv(nn.Parameter(conv.weight.new_empty(1, 1, int(size_in), int(size_in)))).shape
+        assert height[-1] == int(size_out), f"{size_in} → {height[-1]}, stated {size_out}"
+
+
+def test_assignment_6_mark_scheme_gives_the_path_lengths_of_resnet110():
+    """The mark scheme of the path question: 54 blocks, mean length, spread, and the share of
+    paths in two ranges of lengths."""
+    text = text_of("solutions/a6_theory/theory.pct.py")
+    stated = re.search(
+        r"for\n#   \$n = (\d+)\$, mean (\d+), about ([\d.]+), so ([\d.]+) % of paths have "
+        r"(\d+)–(\d+) branches\n#   \(and ([\d.]+) % have (\d+)–(\d+)",
+        text,
+    )
+    assert stated, "the mark scheme no longer states the path lengths where this test looks"
+    n = int(stated.group(1))
+    assert n == len(resnet_ref.create("resnet110").blocks())
+    counts = paths_by_length(n)
+    total = sum(counts)
+    mean = sum(k * c for k, c in enumerate(counts)) / total
+    std = math.sqrt(sum((k - mean) ** 2 * c for k, c in enumerate(counts)) / total)
+    assert int(stated.group(2)) == mean
+    assert float(stated.group(3)) == round(std, 1)
+    for share, low, high in (stated.group(4, 5, 6), stated.group(7, 8, 9)):
+        computed = sum(counts[int(low) : int(high) + 1]) / total
+        assert float(share) == round(100 * computed, 1), f"{low}–{high}: {computed:.2%}"
+
+
+def test_benchmarks_readme_states_the_training_loop_data_and_resnet20():
+    """The figures of benchmarks/README.md that describe code rather than a timing."""
+    text = text_of("benchmarks/README.md")
+    digits = load_data("embedded")
+    stated = re.search(
+        r"embedded digits \(([\d,]+) training images, 1x(\d+)x(\d+)\).*?batch (\d+), (\d+) steps"
+        r".*?evaluation of the (\d+) test images",
+        text,
+        re.S,
+    )
+    assert stated, "benchmarks/README.md no longer describes the training row where expected"
+    train_images, height, width, batch, steps, test_images = (number(g) for g in stated.groups())
+    assert train_images == len(digits.train_labels)
+    assert test_images == len(digits.test_labels)
+    assert (height, width) == tuple(digits.train_images.shape[-2:])
+    assert steps == math.ceil(train_images / batch)
+
+    resnet20 = re.search(r"both ResNet-20s have ([\d,]+) parameters", text)
+    assert number(resnet20.group(1)) == count_parameters(build_on_meta("resnet20"))
+    bench = text_of("benchmarks/bench_throughput.py")
+    assert re.search(r"RESNET20_PARAMETERS = ([\d_]+)", bench).group(1) == "269_722"
+
+    images = re.search(r"`--images` training images \(([\d,]+) by default\)", text)
+    gpu_bench = text_of("benchmarks/bench_gpu_training.py")
+    default = re.search(r'"--images", type=int, default=([\d_]+)', gpu_bench)
+    assert number(images.group(1)) == number(default.group(1))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "resnet20"])
+def test_benchmarks_readme_counts_the_operations_of_a_training_step(name):
+    """The README counts the ATen operations of one forward and backward pass: 290, 731, 301."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    text = text_of("benchmarks/README.md")
+    counts = re.search(
+        r"operations for ours and the reference in all three models \((\d+) for ResNet-18,\n"
+        r"(\d+) for ResNet-50, (\d+) for ResNet-20\)",
+        text,
+    )
+    assert counts, "benchmarks/README.md no longer states the operation counts where expected"
+    stated = dict(zip(["resnet18", "resnet50", "resnet20"], map(int, counts.groups()), strict=True))
+
+    class Count(TorchDispatchMode):
+        calls = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    model = resnet_ref.create(name)
+    size = 32 if name == "resnet20" else 64
+    x, y = torch.randn(2, 3, size, size), torch.tensor([1, 2])
+    with Count():
+        nn.functional.cross_entropy(model(x), y).backward()
+    assert Count.calls == stated[name], f"{name}: {Count.calls} operations, stated {stated[name]}"
