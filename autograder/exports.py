@@ -6,8 +6,11 @@ a 0, and a score still waiting for hand grading says so:
 
 - ``grades_wide.csv``, to import into an LMS: one row per learner (``student_id``,
   ``lms_user_id``, names, email), one column per assignment with the score after any late
-  penalty (blank: not submitted, or nothing could be graded), and a ``notes`` column that names
-  what the numbers do not say (hand grading pending, late, not processed, contained);
+  penalty, and a ``notes`` column that names what the numbers do not say (hand grading pending,
+  late, not processed, contained). The score is blank where nothing was submitted or could be
+  graded, and while answers wait for hand grading: an LMS publishes what it imports, and a
+  score missing its written answers would reach the learner as their grade. The notes give that
+  score so far;
 - ``grades.csv``, the long table: one row per learner and assignment, with the due date, the
   submission time, the outcome, the raw score, the late penalty, the score, the maximum and the
   points still waiting for hand grading.
@@ -88,7 +91,9 @@ def note(assignment: str, outcome: Outcome) -> str:
     if outcome.outcome in (NOT_PROCESSED, NOT_GRADED_YET, CONTAINED):
         parts.append(outcome.outcome)
     if outcome.pending:
-        parts.append(f"hand grading pending ({outcome.pending:g} pts)")
+        parts.append(
+            f"hand grading pending ({outcome.pending:g} pts; {number(outcome.score)} so far)"
+        )
     if outcome.seconds_late:
         parts.append(f"late {late_by(outcome.seconds_late)} (-{number(outcome.penalty)})")
     return f"{assignment}: {', '.join(parts)}" if parts else ""
@@ -119,11 +124,15 @@ def export_grades(folder: CourseFolder, wide: Path, long: Path) -> None:
     students = sorted({o.student for found in outcomes.values() for o in found} | set(people))
     rows = {s: dict(people.get(s, {"student_id": s}), notes=[]) for s in students}
     long_rows = []
+    waiting: dict[str, list[str]] = {}
     for name in names:
         column = f"{name} (max {assignments[name].max_score:g})"
         for o in outcomes[name]:
             graded = o.outcome not in (NOT_SUBMITTED, NOT_PROCESSED, NOT_GRADED_YET)
-            rows[o.student][column] = number(o.score) if graded else ""
+            final = graded and not o.pending
+            rows[o.student][column] = number(o.score) if final else ""
+            if graded and o.pending:
+                waiting.setdefault(name, []).append(o.student)
             if note(name, o):
                 rows[o.student]["notes"].append(note(name, o))
             stamp = stamps.get((name, o.student))
@@ -163,6 +172,12 @@ def export_grades(folder: CourseFolder, wide: Path, long: Path) -> None:
         print(
             f"WARNING ids written with a leading ' so that a spreadsheet reads them as text,"
             f" which an LMS will not match: {', '.join(sorted(set(quoted)))}"
+        )
+    for name, waiting_students in waiting.items():
+        print(
+            f"WARNING hand grading pending: {name} left blank in {wide.name} for"
+            f" {', '.join(waiting_students)} (grades.csv and the notes keep the score so far);"
+            f" grade them (python3 course.py pending {name}) and export again"
         )
     print(
         f"grades of {len(students)} learner(s) on {len(names)} assignment(s):"
