@@ -26,6 +26,7 @@ from nbgrader.preprocessors import (
 from nbgrader.validator import Validator
 
 import autograder
+from autograder import formgrader_saves
 from autograder.deadlines import LatePolicy
 from autograder.feedback import FeedbackCSS, HideInstructorText
 from autograder.locked_cells import RestoreLockedCells
@@ -107,6 +108,13 @@ c.HTMLExporter.extra_template_basedirs = [
     str(Path(autograder.__file__).parent / "formgrader_templates"),
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),
 ]
+
+# Teaching assistants grading one learner at once cannot undo each other's work: a save in
+# Formgrader changes only the field its grader changed, and one made over another grader's newer
+# value is refused and shown to that grader (autograder/formgrader_saves.py). The course's
+# Formgrader page extends nbgrader's, which the template loader reaches by its package path.
+formgrader_saves.install()
+c.HTMLExporter.extra_template_paths = [str(Path(nbgrader.__file__).parent)]
 
 # Formgrader shows a learner's notebook on the instructor's own Jupyter server: a script in it
 # (raw HTML in a written answer, an HTML or JavaScript output of a code cell) would run as the
