@@ -80,6 +80,19 @@ def test_assignment_1_examples_of_the_output_size():
         assert height[-1] == int(size_out), f"{size_in} → {height[-1]}, stated {size_out}"
 
 
+def test_assignment_5_gives_the_widths_of_the_first_bottlenecks():
+    """Part 3: ResNeXt-50 (32x4d) works at 128 channels in its first stage, ResNet-50 at 64."""
+    text = text_of("solutions/a5_variants/variants.pct.py")
+    stated = re.search(
+        r"so ResNeXt-50 \(32×4d: [^)]*\) works at (\d+) channels where ResNet-50\n# works at (\d+)",
+        text,
+    )
+    assert stated, "assignment 5 no longer states the widths where this test looks"
+    for name, width in zip(("resnext50_32x4d", "resnet50"), stated.groups(), strict=True):
+        inner = build_on_meta(name).stage1[0].conv2
+        assert (inner.in_channels, inner.out_channels) == (int(width), int(width)), name
+
+
 def test_assignment_6_mark_scheme_gives_the_path_lengths_of_resnet110():
     """The mark scheme of the path question: 54 blocks, mean length, spread, and the share of
     paths in two ranges of lengths."""
@@ -129,6 +142,26 @@ def test_benchmarks_readme_states_the_training_loop_data_and_resnet20():
     gpu_bench = text_of("benchmarks/bench_gpu_training.py")
     default = re.search(r'"--images", type=int, default=([\d_]+)', gpu_bench)
     assert number(images.group(1)) == number(default.group(1))
+
+
+def test_benchmarks_readme_states_the_settings_of_the_memory_row():
+    """The allocator setting, the memory resolution and the targets the README gives are the
+    script's."""
+    text = text_of("benchmarks/README.md")
+    bench = text_of("benchmarks/bench_throughput.py")
+    threshold = re.search(
+        r"`MALLOC_MMAP_THRESHOLD_=(\d+)`.*?every tensor over (\d+) KiB", text, re.S
+    )
+    assert threshold, "benchmarks/README.md no longer gives the allocator setting where expected"
+    in_script = re.search(r'"MALLOC_MMAP_THRESHOLD_": str\((\d+) \* 1024\)', bench).group(1)
+    assert int(threshold.group(1)) == int(in_script) * 1024
+    assert int(threshold.group(2)) == int(in_script)
+    resolution = re.search(r"MEMORY_RESOLUTION_MIB = ([\d.]+)", bench).group(1)
+    assert re.search(rf"hence the {float(resolution):g} MiB\s+resolution", text)
+    targets = re.findall(r"^\| `[\w -]+` \|.*\| (?:throughput ratio )?>= ([\d.]+)", text, re.M)
+    assert sorted(set(map(float, targets))) == sorted(
+        set(map(float, re.findall(r"target=([\d.]+),", bench)))
+    )
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50", "resnet20"])
