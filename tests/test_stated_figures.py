@@ -193,3 +193,35 @@ def test_benchmarks_readme_counts_the_operations_of_a_training_step(name):
     with Count():
         nn.functional.cross_entropy(model(x), y).backward()
     assert Count.calls == stated[name], f"{name}: {Count.calls} operations, stated {stated[name]}"
+
+
+def torchvision_top1(name):
+    """The top-1 accuracy torchvision's metadata gives for its V1 ImageNet weights, in percent."""
+    import torchvision
+
+    weights = torchvision.models.get_model_weights(name).IMAGENET1K_V1
+    return weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+
+
+def test_chapter_10_quotes_torchvision_accuracies_as_torchvision_gives_them():
+    """Chapter 10 types four top-1 accuracies as torchvision's; its weights' metadata has them."""
+    source = text_of("book/ch10_variants.md")
+    names = {"rx50": "resnext50_32x4d", "r101": "resnet101", "wr50": "wide_resnet50_2"}
+    names["r152"] = "resnet152"
+    typed = dict(re.findall(r'glue\("ch10_tv_acc_(\w+)", ([\d.]+),', source))
+    assert sorted(typed) == sorted(names), typed
+    for key, name in names.items():
+        assert float(typed[key]) == pytest.approx(torchvision_top1(name) / 100), name
+
+
+def test_chapter_7_tutorial_accuracies_are_torchvisions_rounded():
+    """Chapter 7 says the tutorial's top-1 column is what torchvision reports for its V1 weights."""
+    source = text_of("book/ch07_architectures.md")
+    typed = dict(
+        re.findall(
+            r'"(resnet\d+)": \{"params_m": [\d.]+, "gflops": [\d.]+, "top1": ([\d.]+)', source
+        )
+    )
+    assert sorted(typed) == ["resnet101", "resnet152", "resnet18", "resnet34", "resnet50"]
+    for name, top1 in typed.items():
+        assert float(top1) == round(torchvision_top1(name), 1), name
