@@ -232,8 +232,8 @@ expect(check_depth_comparison(compare_depths, (20, 8, 14), 2, limit=32))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "explore_depths", "locked": true, "schema_version": 3, "solution": false}
-# The experiment: six networks, six epochs each, under a minute on a laptop's CPU. The grader
-# runs a token version.
+# The experiment: six networks, six epochs each, the longest cell of the assignment; a progress
+# bar per network shows how far it has come. The grader runs a token version.
 if GRADING:
     experiment = compare_depths((14, 8), 2, limit=64)  # the graded check's token run again
 else:
