@@ -7,11 +7,16 @@ as the instructor starts it, and two headless Chromium browsers (two graders, ea
 own cookies) open ana's notebook. They grade the same answers in turn, each page as it was
 loaded; the gradebook, read with nbgrader's API, must hold every value someone saved, and the
 page whose save was refused must say so and show what is saved (``autograder/formgrader_saves.py``).
+Twice: with the SQLite gradebook, both graders on one Jupyter server, and with the gradebook on
+a real PostgreSQL server, each grader on a Jupyter server of their own, as the README advises
+for teaching assistants grading at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +24,7 @@ from browser import chromium, keep_offline
 from grading_support import Assignment, course_copy, course_py, fill_release
 from nbgrader.api import Gradebook
 from servers import jupyter_server
+from test_postgres_gradebook import gradebook_server  # noqa: F401 (a fixture, used by name)
 
 A6 = Assignment("a6_theory", ["theory"])
 FIRST, SECOND = list(A6.manual)[:2]  # two written answers, graded by hand
@@ -26,28 +32,39 @@ FIRST, SECOND = list(A6.manual)[:2]  # two written answers, graded by hand
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
+@dataclass
+class Course:
+    """The graded course: its folder, its gradebook, and how many Jupyter servers grade it."""
+
+    folder: Path
+    db_url: str
+    servers: int
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def course(request, tmp_path_factory) -> Course:
     """The course with ana's hand-in autograded; her written answers wait for hand grading."""
     base = tmp_path_factory.mktemp("two_graders")
-    course = course_copy(base / "course", A6.name, "c.Execute.timeout = 60\n")
+    config = "c.Execute.timeout = 60\n"
+    if request.param == "postgresql":
+        db_url = request.getfixturevalue("gradebook_server")
+        config += f'c.CourseDirectory.db_url = "{db_url}"\n'
+    folder = course_copy(base / "course", A6.name, config)
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{folder / 'gradebook.db'}"
     (notebook,) = A6.notebooks
     filled = fill_release(A6.release(notebook), A6.solution(notebook), {})
     (base / "inbox" / "ana").mkdir(parents=True)
     (base / "inbox" / "ana" / "theory.ipynb").write_text(json.dumps(filled), encoding="utf-8")
     for args in [("collect", A6.name, str(base / "inbox")), ("autograde", A6.name)]:
-        done = course_py(course, *args, timeout=900)
+        done = course_py(folder, *args, timeout=900)
         assert done.returncode == 0, (args, done.stdout[-3000:], done.stderr[-3000:])
-    return course
+    return Course(folder, db_url, servers=1 if request.param == "sqlite" else 2)
 
 
-def gradebook(course: Path) -> Gradebook:
-    return Gradebook(f"sqlite:///{course / 'gradebook.db'}")
-
-
-def saved(course: Path, name: str) -> tuple:
+def saved(course: Course, name: str) -> tuple:
     """ana's (hand score, extra credit, comment, waits for hand grading) of answer ``name``."""
-    with gradebook(course) as book:
+    with Gradebook(course.db_url) as book:
         notebook = book.find_submission_notebook("theory", A6.name, "ana")
         [grade] = [g for g in notebook.grades if g.name == name]
         [comment] = [c for c in notebook.comments if c.name == name]
@@ -62,12 +79,18 @@ def saved(course: Path, name: str) -> tuple:
 @pytest.fixture(scope="module")
 def graders(course):
     """Two graders' pages of ana's notebook in Formgrader, opened before either saves."""
-    with gradebook(course) as book:
+    with Gradebook(course.db_url) as book:
         submission = book.find_submission_notebook("theory", A6.name, "ana").id
     ready = "/formgrader/manage_assignments"
-    with jupyter_server("lab", course, ready=ready) as site, chromium() as browser:
+    with contextlib.ExitStack() as stack:
+        sites = [
+            stack.enter_context(jupyter_server("lab", course.folder, ready=ready))
+            for _ in range(course.servers)
+        ]
+        browser = stack.enter_context(chromium())
         pages, problems = [], []
-        for _ in range(2):
+        for grader in range(2):
+            site = sites[grader % len(sites)]
             context = browser.new_context()  # a grader of their own: cookies apart
             problems.append(keep_offline(context, site))
             page = context.new_page()
