@@ -147,8 +147,11 @@ def install() -> None:
     """Route Formgrader's grade and comment saves here instead of to nbgrader's handlers.
 
     nbgrader_config.py calls this; Formgrader reads that file when the Jupyter server loads it,
-    before it registers its routes from ``apihandlers.default_handlers``. Calling it again
-    changes nothing."""
+    before it registers its routes from ``apihandlers.default_handlers``. So the course's saves
+    are active in every Formgrader started in the course folder (``jupyter lab`` there), with
+    the course's page templates, and in no other; a Jupyter server extension of their own would
+    have to be enabled in the environment's Jupyter configuration or on every command line, and
+    its routes would race nbgrader's for precedence. Calling this again changes nothing."""
     ours = {apihandlers.GradeHandler: GradeSave, apihandlers.CommentHandler: CommentSave}
     apihandlers.default_handlers[:] = [
         (route, ours.get(handler, handler), *rest)
