@@ -46,6 +46,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from concurrent.futures import CancelledError
 from pathlib import Path
 
@@ -359,9 +360,9 @@ def autograde(
         )
     if not sandbox:
         sys.stdout = Prefixed(sys.stdout, UNSANDBOXED)
-    with only_autograde(folder, assignment):
+    with only_autograde(folder, assignment) as sole_writer:
         kernels = kernel_settings(sandbox, warm)
-        grade_class(folder, assignment, students, kernels, workers, scheduler, force)
+        grade_class(folder, assignment, students, kernels, workers, scheduler, force, sole_writer)
         outcomes = [o for o in class_outcomes(folder, assignment) if student in (None, o.student)]
         print_summary(folder, assignment, outcomes)
     act_on = [o for o in outcomes if o.outcome in NEED_A_LOOK]
@@ -382,8 +383,10 @@ def grade_class(
     workers: int | None,
     scheduler: str | None,
     force: bool,
+    sole_writer: Callable[[], None],
 ) -> None:
-    """Grade those of ``students``' hand-ins that need it (see :func:`autograde`)."""
+    """Grade those of ``students``' hand-ins that need it (see :func:`autograde`);
+    ``sole_writer()`` exits when this run may no longer write the gradebook."""
     version = grading_version(folder, assignment)
     compact_runs(folder, assignment)
     before = run_record(folder, assignment)
@@ -413,6 +416,7 @@ def grade_class(
     started, done = time.monotonic(), 0
 
     def record(name: str, result: dict) -> None:
+        sole_writer()
         with held_signals():
             record_one(name, result)
 

@@ -8,7 +8,10 @@ grades of those would then pass for the new ones'. A course folder is guarded by
 shared by several course folders (teaching assistants' machines), which no flock sees, so it is
 guarded on the server too, by an advisory lock in the gradebook's database. Both end with their
 process, however it ends: the kernel drops an flock, the server a lock whose connection closed,
-so a killed run leaves no stale lock behind.
+so a killed run leaves no stale lock behind. The other side of that: a connection that closes
+under a running autograde (the server restarted, the network dropped it) takes the lock with it,
+and a second autograde could start. So the run asks, before it records each hand-in, whether it
+still holds the lock, and stops if it does not; the next run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -28,17 +31,22 @@ LOCK = "autograde.lock"  # in grading/: held by the course folder's running auto
 # The advisory lock's key in the gradebook's database: any number, the same for every copy of
 # this code; small enough to read back from pg_locks.objid whole.
 GRADEBOOK_LOCK = 0x7E5A_0001
+HELD = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    f" AND objid = {GRADEBOOK_LOCK} AND pid = pg_backend_pid()"
+)
 AGAIN = "wait for it to end (or stop it with Ctrl-C), then run this command again"
 
 
 @contextlib.contextmanager
 def only_autograde(folder: CourseFolder, assignment: str):
     """Hold the course folder's and the gradebook's autograde locks while the block runs;
-    exit, saying which autograde holds one, if another does."""
+    exit, saying which autograde holds one, if another does. Gives a function to call before
+    each write to the gradebook: it exits if the gradebook's lock was lost meanwhile."""
     this = this_process(f"autograde {assignment}")
     db_url = nbgrader_api(folder).coursedir.db_url
-    with folder_lock(folder, this), _gradebook_lock(db_url, this):
-        yield
+    with folder_lock(folder, this), _gradebook_lock(db_url, this) as still_held:
+        yield still_held
 
 
 def this_process(command: str) -> str:
@@ -69,13 +77,19 @@ def folder_lock(folder: CourseFolder, this: str):
 @contextlib.contextmanager
 def _gradebook_lock(db_url: str, this: str):
     if sqlalchemy.engine.make_url(db_url).get_backend_name() != "postgresql":
-        yield  # SQLite: the gradebook is a file of the course folder, which its flock guards
+        # SQLite: the gradebook is a file of the course folder, which its flock guards
+        yield lambda: None
         return
     # The server shows each connection's application_name (63 bytes at most) to every user of
     # the database: that is how a second autograde learns which one holds the lock.
     name = this.encode()[:63].decode(errors="ignore")
+    # Without keepalives, a connection the network dropped silently would pass for alive until
+    # a query hung on it for the kernel's retransmission timeout (about 15 minutes).
+    alive = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10}
     engine = sqlalchemy.create_engine(
-        db_url, connect_args={"application_name": name}, poolclass=sqlalchemy.NullPool
+        db_url,
+        connect_args={"application_name": name, **alive, "keepalives_count": 3},
+        poolclass=sqlalchemy.NullPool,
     )
     try:
         with engine.connect() as connection:
@@ -93,6 +107,23 @@ def _gradebook_lock(db_url: str, this: str):
                     f" ({engine.url.render_as_string(hide_password=True)}): {AGAIN}"
                 )
             connection.commit()  # the lock is the session's, not the transaction's
-            yield
+
+            def still_held() -> None:
+                try:
+                    held = connection.scalar(sqlalchemy.text(HELD))
+                    connection.commit()
+                except sqlalchemy.exc.DBAPIError as error:
+                    held, why = False, str(error.orig).strip().splitlines()[0]
+                else:
+                    why = "the server no longer lists it"
+                if not held:
+                    raise SystemExit(
+                        f"stopped: this autograde lost its lock on the gradebook"
+                        f" ({engine.url.render_as_string(hide_password=True)}: {why}), so"
+                        " another could now write it too. The hand-ins recorded so far are"
+                        " kept: run this command again to grade the rest"
+                    )
+
+            yield still_held
     finally:
         engine.dispose()

@@ -15,14 +15,17 @@ import csv
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from grading_support import Assignment, course_copy, fill_release
 from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
@@ -191,3 +194,47 @@ def test_one_autograde_per_gradebook_across_course_folders(course, gradebook_ser
     assert not (other / "autograded").exists()
     # The server let go of the killed holder's lock with its connection.
     hold_locks(other).kill()
+
+
+def test_an_autograde_that_loses_its_gradebook_lock_stops(course, gradebook_server, tmp_path):
+    # The server restarted, or the network dropped the lock's connection: the lock went with it,
+    # and a teaching assistant's autograde could now write the gradebook beside this one.
+    folder, _ = course
+    config = f'c.CourseDirectory.db_url = "{gradebook_server}"\n'
+    other = course_copy(tmp_path / "assistant", A6.name, config)
+    shutil.copytree(folder / "submitted", other / "submitted")
+    command = [sys.executable, "course.py", "autograde", A6.name]
+    running = subprocess.Popen(
+        command, cwd=other, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    # Each query in a transaction of its own: within one, pg_stat_activity stays as first read.
+    engine = sqlalchemy.create_engine(
+        gradebook_server, poolclass=sqlalchemy.NullPool, isolation_level="AUTOCOMMIT"
+    )
+    holder = f"autograde {A6.name} (process %"  # course.py runs it in a process of its own
+    try:
+        with engine.connect() as connection:
+            ended = []
+            for _ in range(600):  # until the autograde holds its lock: it starts in seconds
+                ended = connection.scalars(
+                    sqlalchemy.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name LIKE :holder"
+                    ),
+                    {"holder": holder},
+                ).all()
+                if ended or running.poll() is not None:
+                    break
+                time.sleep(0.1)
+        told, _ = running.communicate(timeout=600)
+    finally:
+        running.kill()
+        engine.dispose()
+    assert ended == [True], told
+    assert running.returncode != 0, told
+    assert "stopped: this autograde lost its lock on the gradebook" in told, told
+    assert "run this command again to grade the rest" in told, told
+    assert not re.search(r"\bgraded in\b", told), told  # no hand-in was recorded without it
+    again = run_course_py(other, "autograde", A6.name, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(re.findall(r"\bgraded in\b", again.stdout)) == len(hand_ins()), again.stdout
