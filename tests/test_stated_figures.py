@@ -256,3 +256,14 @@ def test_assignment_4_default_recipe_leaves_56_layers_near_chance():
             assert error > chance - 0.2, f"56 layers, skip={skip}: {error:.1%} training error"
     finally:
         torch.set_num_threads(threads)
+
+
+def test_chapter_11_quotes_torchvision_accuracies_as_torchvision_gives_them():
+    """Chapter 11's table of candidates types the top-1 accuracy of nine torchvision networks."""
+    source = text_of("book/ch11_practice.md")
+    block = re.search(r"reported_top1 = \{(.*?)\}", source, re.S)
+    assert block, "chapter 11 no longer types its reported accuracies where this test looks"
+    typed = dict(re.findall(r'"(\w+)": ([\d.]+)', block.group(1)))
+    assert len(typed) == 9, typed
+    for name, top1 in typed.items():
+        assert float(top1) == pytest.approx(torchvision_top1(name)), name
