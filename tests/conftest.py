@@ -5,6 +5,9 @@
 ``--path-output``, so that the tests never touch the repository's ``_build/``. The build test,
 the browser test and the leak test all look at this one build. (Under pytest-xdist each worker
 has its own session and would build the book again: run the book tests without ``-n``.)
+
+``gradebook_server``: a real PostgreSQL server with an empty ``gradebook`` database, one per
+test module that asks for it (:func:`servers.postgres_gradebook`); its URL.
 """
 
 import shutil
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from servers import postgres_gradebook
 
 ROOT = Path(__file__).resolve().parents[1]
 # What makes a Markdown file a MyST notebook, whose code cells the book build executes.
@@ -98,3 +102,13 @@ def learner_output(tmp_path_factory) -> Path:
     )
     assert done.returncode == 0, done.stderr
     return outdir
+
+
+@pytest.fixture(scope="module")
+def gradebook_server() -> str:
+    """The URL of an empty gradebook database on a PostgreSQL server of this test module."""
+    try:
+        with postgres_gradebook() as url:
+            yield url
+    except RuntimeError as problem:
+        pytest.fail(str(problem))

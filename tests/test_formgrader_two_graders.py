@@ -24,7 +24,6 @@ from browser import chromium, keep_offline
 from grading_support import Assignment, course_copy, course_py, fill_release
 from nbgrader.api import Gradebook
 from servers import jupyter_server
-from test_postgres_gradebook import gradebook_server  # noqa: F401 (a fixture, used by name)
 
 A6 = Assignment("a6_theory", ["theory"])
 FIRST, SECOND = list(A6.manual)[:2]  # two written answers, graded by hand

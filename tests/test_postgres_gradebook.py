@@ -12,14 +12,11 @@ come from the server: no ``gradebook.db`` appears in the course.
 from __future__ import annotations
 
 import csv
-import glob
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -29,45 +26,13 @@ import sqlalchemy
 from grading_support import Assignment, course_copy, fill_release
 from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
-from servers import free_port, jupyter_server
+from servers import jupyter_server
 
 ROOT = Path(__file__).resolve().parents[1]
 A6 = Assignment("a6_theory", ["theory"])
 CELL_LIMIT = 30
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def gradebook_server():
-    """A PostgreSQL server on a free local port with an empty ``gradebook`` database; its URL."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL is not installed (python3 course.py test installs it with apt-get)")
-    binaries = Path(found[-1]).parent
-    # PostgreSQL refuses to run as root: as root, the server runs as Debian's postgres user.
-    as_server = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = Path(tempfile.mkdtemp(prefix="gradebook-server-"))
-    if as_server:
-        shutil.chown(data, "postgres", "postgres")
-    port = free_port()
-
-    def server_command(program: str, *args: str) -> None:
-        command = [*as_server, str(binaries / program), *args]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    cluster = str(data / "db")
-    server_command("initdb", "-D", cluster, "-U", "postgres", "-A", "trust")
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
-    server_command("pg_ctl", "-D", cluster, "-o", options, "-l", str(data / "log"), "-w", "start")
-    try:
-        where = ["-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
-        server_command("createdb", *where, "gradebook")
-        yield f"postgresql://postgres@127.0.0.1:{port}/gradebook"
-    finally:
-        server_command("pg_ctl", "-D", cluster, "-m", "fast", "stop")
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def hand_ins() -> dict[str, str]:
