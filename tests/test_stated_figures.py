@@ -12,6 +12,7 @@ import re
 
 import pytest
 from conftest import ROOT
+from grading_support import SOLUTIONS, read_cells
 from torch import nn
 
 import resnet_ref
@@ -267,3 +268,35 @@ def test_chapter_11_quotes_torchvision_accuracies_as_torchvision_gives_them():
     assert len(typed) == 9, typed
     for name, top1 in typed.items():
         assert float(top1) == pytest.approx(torchvision_top1(name)), name
+
+
+MARK_SCHEME_TOTAL = re.compile(r"Mark scheme \((\d+) points?( each)?\)|Full marks \((\d+)\)")
+MARK_SCHEME_ITEM = re.compile(r"^- \*\*(\d+) (?:pt|pts|point|points)\b", re.M)
+
+
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS.glob("a*/*.ipynb")), ids=lambda p: p.stem)
+def test_mark_schemes_give_the_points_their_answers_are_worth(notebook):
+    """A mark scheme names the points of the written answer(s) after it, and its items add up to
+    them; both must agree with the points nbgrader gives those answer cells."""
+    cells = read_cells(notebook)
+    for index, cell in enumerate(cells):
+        if "BEGIN MARK SCHEME" not in cell.source:
+            continue
+        total = MARK_SCHEME_TOTAL.search(cell.source)
+        assert total, f"{cell.grade_id}: a mark scheme that states no total"
+        points = int(total.group(1) or total.group(3))
+        answers = []
+        for later in cells[index + 1 :]:
+            if later.cell_type != "markdown" or not later.solution:
+                break
+            answers.append(later)
+        assert answers, f"{cell.grade_id}: no written answer after its mark scheme"
+        if not total.group(2):  # "N points each" is per answer, otherwise there is one answer
+            assert len(answers) == 1, [a.grade_id for a in answers]
+        for answer in answers:
+            assert answer.points == points, (
+                f"{answer.grade_id}: worth {answer.points:g}, its mark scheme says {points}"
+            )
+        items = [int(item) for item in MARK_SCHEME_ITEM.findall(cell.source)]
+        if items:
+            assert sum(items) == points, f"{cell.grade_id}: items {items} against {points}"
