@@ -300,3 +300,22 @@ def test_mark_schemes_give_the_points_their_answers_are_worth(notebook):
         items = [int(item) for item in MARK_SCHEME_ITEM.findall(cell.source)]
         if items:
             assert sum(items) == points, f"{cell.grade_id}: items {items} against {points}"
+
+
+@pytest.mark.parametrize("notebook", sorted(SOLUTIONS.glob("a*/*.ipynb")), ids=lambda p: p.stem)
+def test_part_headings_give_the_points_of_their_part(notebook):
+    """A heading such as '## Part 4: counting paths (6 points)' is worth what the part's graded
+    cells, tests and written answers, give together."""
+    stated, earned, part = {}, {}, None
+    for cell in read_cells(notebook):
+        heading = re.search(r"^## Part (\d+)\b.*?(?:(\d+) points?\))?$", cell.source, re.M)
+        if cell.cell_type == "markdown" and heading:
+            part = heading.group(1)
+            if heading.group(2):
+                stated[part] = int(heading.group(2))
+        if part and (cell.graded or cell.manual):
+            earned[part] = earned.get(part, 0) + cell.points
+    for part, points in stated.items():
+        assert earned.get(part) == points, (
+            f"Part {part}: the heading says {points} points, its cells give {earned.get(part, 0):g}"
+        )
