@@ -319,3 +319,40 @@ def test_part_headings_give_the_points_of_their_part(notebook):
         assert earned.get(part) == points, (
             f"Part {part}: the heading says {points} points, its cells give {earned.get(part, 0):g}"
         )
+
+
+def test_assignment_4_mark_scheme_describes_the_norms_learners_see():
+    """The mark scheme says what the norms cell shows a learner: going backwards the norms grow,
+    the stem's norm thousands of times the last block's for Plain-56 (about 6,700 with seed 0)
+    and tens of times for ResNet-56 (about 42). The notebook's own cells run here, as a learner
+    runs them."""
+    import torch
+
+    notebook = SOLUTIONS / "a4_gradient_flow" / "gradient_flow.ipynb"
+    scheme = " ".join(
+        next(c for c in read_cells(notebook) if "Mark scheme" in c.source).source.split()
+    )
+    claim = re.search(
+        r"the stem's norm is (\w+) of times the last block's for Plain-56, (\w+) of times for "
+        r"ResNet-56",
+        scheme,
+    )
+    assert claim, "assignment 4's mark scheme no longer makes the claim this test checks"
+    cells = {cell.grade_id: cell.source for cell in read_cells(notebook)}
+    namespace: dict = {"__name__": "__main__"}
+    threads = torch.get_num_threads()
+    try:
+        for name in ("setup", "block_gradient_norms", "explore_norms"):
+            exec(compile(cells[name], f"<cell {name}>", "exec"), namespace)
+    finally:
+        torch.set_num_threads(threads)
+    assert namespace["depth"] == 56, "NBGRADER_EXECUTION is set: the cell ran its token version"
+    plain, residual, last = namespace["plain"], namespace["residual"], namespace["last"]
+    scale = {"tens": (10, 100), "hundreds": (100, 1000), "thousands": (1000, 10_000)}
+    for who, norms, words in (
+        ("Plain", plain, claim.group(1)),
+        ("ResNet", residual, claim.group(2)),
+    ):
+        growth = norms["stem"] / norms[last]
+        low, high = scale[words]
+        assert low <= growth < high, f"{who}-56: stem / last block {growth:,.1f}, stated {words}"

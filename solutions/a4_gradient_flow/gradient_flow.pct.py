@@ -273,10 +273,11 @@ print(f"0.9 ** 56 = {left:.5f}: {left:.2%} of the gradient is left after 56 laye
 # require the textbook story if their numbers contradict it.
 #
 # - **1 point: the measured norms, reported honestly.** With BatchNorm, at initialisation the
-#   plain network's norms typically **grow** going backwards (stem several times the last
-#   block; for Plain-56 often 10× or more), and the residual network's grow too but more
-#   gently. Full credit for quoting numbers and a direction that match their own table; no
-#   credit for claiming "plain gradients vanish" when their table shows them growing.
+#   plain network's norms typically **grow** going backwards, and the residual network's grow
+#   too but more gently (the cell, seed 0: the stem's norm is thousands of times the last
+#   block's for Plain-56, tens of times for ResNet-56). Full credit for quoting numbers and a
+#   direction that match their own table; no credit for claiming "plain gradients vanish"
+#   when their table shows them growing.
 # - **1 point: comparison with 0.9^56.** The argument assumes every layer's Jacobian shrinks
 #   the gradient by a fixed factor < 1. BatchNorm re-normalises each layer's activations, so
 #   the per-layer factors are not < 1 (they are often > 1: the normalisation divides by a
