@@ -356,3 +356,70 @@ def test_assignment_4_mark_scheme_describes_the_norms_learners_see():
         growth = norms["stem"] / norms[last]
         low, high = scale[words]
         assert low <= growth < high, f"{who}-56: stem / last block {growth:,.1f}, stated {words}"
+
+
+# How long an assignment's introduction says its visible checks take, in seconds of CPU time
+# (CPU time, not wall time: the machine the tests run on is shared, a learner's is not).
+CHECK_TIMES = {"in a second,": 1.0, "in a second or two,": 2.0, "in a few seconds": 5.0}
+
+
+def visible_check_times(assignment):
+    """CPU seconds of each test cell's visible checks, run as a learner runs them after a
+    correct solution: the solution notebook's cells in order, each test cell as released, and
+    without the cells that explore (learners run those for themselves; the grader shortens
+    them). Called in a fresh process, as a fresh kernel would run the notebook."""
+    import time
+
+    solution = next((SOLUTIONS / assignment).glob("*.ipynb"))
+    released = ROOT / "exercises" / assignment / solution.name
+    visible = {cell.grade_id: cell.source for cell in read_cells(released)}
+    namespace: dict = {"__name__": "__main__"}
+    times = {}
+    for cell in read_cells(solution):
+        if cell.cell_type != "code" or (cell.grade_id or "").startswith("explore"):
+            continue
+        started = time.process_time()
+        source = visible[cell.grade_id] if cell.graded else cell.source
+        exec(compile(source, f"<cell {cell.grade_id}>", "exec"), namespace)
+        if cell.graded:
+            times[cell.grade_id] = time.process_time() - started
+    return times
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "assignment", ["a1_shortcuts", "a2_blocks", "a4_gradient_flow", "a5_variants"]
+)
+def test_visible_checks_take_the_time_the_assignment_promises(assignment):
+    """Each test cell's visible checks finish within the time the introduction names."""
+    import json
+    import subprocess
+    import sys
+
+    introduction = " ".join(
+        read_cells(next((SOLUTIONS / assignment).glob("*.ipynb")))[0].source.split()
+    )
+    promise = next((words for words in CHECK_TIMES if f"finish {words}" in introduction), None)
+    assert promise, f"{assignment}: the introduction names no time this test knows"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, test_stated_figures as t; "
+            "print(json.dumps(t.visible_check_times(sys.argv[1])))",
+            assignment,
+        ],
+        cwd=ROOT / "tests",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    times = json.loads(run.stdout.strip().splitlines()[-1])
+    slow = {
+        name: round(seconds, 2) for name, seconds in times.items() if seconds > CHECK_TIMES[promise]
+    }
+    assert times and not slow, (
+        f"{assignment} says its checks finish {promise.rstrip(',')} "
+        f"({CHECK_TIMES[promise]:g} CPU s); slower: {slow}"
+    )

@@ -15,8 +15,9 @@
 # same depth, and finally you interpret what you measured.
 #
 # **How it is graded.** Each code cell that starts with a comment like `# [2 points] ...` is a
-# test: a few *visible* checks you can run now, which finish in a second or two, and *hidden*
-# checks of the same kind that the grader adds. Your `block_gradient_norms` is compared with the
+# test: a few *visible* checks you can run now, which finish in a few seconds (the check of
+# `compare_depths` trains two small networks briefly), and *hidden* checks of the same kind that
+# the grader adds. Your `block_gradient_norms` is compared with the
 # course's reference, `resnet_ref.analysis.gradient_norms`, on freshly built networks and random
 # batches. Your `compare_depths` is checked for the structure of what it returns, not for the
 # exact errors: a run of a few steps is too noisy to grade. The written answer in Part 3 is
