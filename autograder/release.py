@@ -24,6 +24,8 @@ from . import learner_bundle
 from .course_folder import LOG_FILE, CourseFolder, append_log, nbgrader_api
 from .notebooks import points_problems, stale_notebooks, write_notebooks
 
+# What nbgrader says when it refuses to add or remove a notebook of an assignment with hand-ins.
+HAS_HAND_INS = "because there are submissions associated with it"
 LEARNER_BUILD = Path("_build") / "learner"  # the learner bundle and its zip, in the course folder
 
 
@@ -96,7 +98,9 @@ def release_problems(
             log = result.get("log", "") + result.get("error", "")
             append_log(folder, f"generate_assignment {assignment}", log)
             new, old = generated / assignment, folder.exercises / assignment
-            if not result.get("success"):
+            if not result.get("success") and HAS_HAND_INS in log:
+                problems.append(notebooks_fixed_by_hand_ins(folder, assignment))
+            elif not result.get("success"):
                 problems.append(f"nbgrader generate_assignment {assignment} failed:\n{log}")
             elif update:
                 print("\n".join(update_folder(new, old, f"exercises/{assignment}")))
@@ -107,6 +111,22 @@ def release_problems(
             if extra.name not in folder.assignments():
                 problems.append(f"exercises/{extra.name} has no source in solutions/")
     return problems
+
+
+def notebooks_fixed_by_hand_ins(folder: CourseFolder, assignment: str) -> str:
+    """Why nbgrader refused to release ``assignment``, whose notebooks changed in number or
+    name since hand-ins of it were graded, and what the instructor can do instead."""
+    with nbgrader_api(folder).gradebook as gradebook:
+        registered = {n.name for n in gradebook.find_assignment(assignment).notebooks}
+    now = {source.stem for source in (folder.solutions / assignment).glob("*.ipynb")}
+    changes = [f"{name}.ipynb added" for name in sorted(now - registered)]
+    changes += [f"{name}.ipynb removed" for name in sorted(registered - now)]
+    return (
+        f"{assignment} not released: {', '.join(changes)}, but hand-ins of it are graded, and"
+        " nbgrader keeps an assignment's notebooks once it has hand-ins (their grades belong to"
+        f" them). Put the new notebook in an assignment of its own (solutions/<new name>/), or"
+        f" put solutions/{assignment}/ back as it was (nbgrader's log: {LOG_FILE})"
+    )
 
 
 def release(folder: CourseFolder, assignment: str | None = None, check_only: bool = False):
