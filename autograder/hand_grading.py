@@ -58,23 +58,28 @@ def out_of_range(grade) -> str:
 
 
 def graded_answers(folder: CourseFolder, assignment: str, student: str) -> dict:
-    """The text of each cell of ``student``'s graded notebooks, by (notebook, grade id)."""
+    """The text and points of each cell of ``student``'s graded notebooks, by (notebook, grade
+    id); the points are the gradebook's when the notebook was graded (nbgrader writes them)."""
     answers = {}
     for path in sorted((folder.autograded / student / assignment).glob("*.ipynb")):
         for cell in json.loads(path.read_text(encoding="utf-8")).get("cells", []):
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if grade_id:
+            nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+            if nbgrader.get("grade_id"):
                 source = cell.get("source", "")
-                answers[path.stem, grade_id] = (
-                    "".join(source) if isinstance(source, list) else source
+                text = "".join(source) if isinstance(source, list) else source
+                points = nbgrader.get("points")
+                answers[path.stem, nbgrader["grade_id"]] = (
+                    text,
+                    None if points is None else float(points),
                 )
     return answers
 
 
 def settle(folder: CourseFolder, assignment: str, student: str, before: dict) -> None:
     """Unmark what needs no hand grading after ``student``'s hand-in was autograded, and clear
-    the hand grades of answers whose text changed, and the scores given by hand to test cells
-    in place of the autograder's when a code answer of their notebook changed.
+    the hand grades of answers whose text or points changed (a score out of 2 is not one out
+    of 3), and the scores given by hand to test cells in place of the autograder's when a code
+    answer of their notebook changed.
 
     ``before`` is :func:`graded_answers` from before this autograde. An answer missing from it
     (no earlier graded notebook to compare with) keeps its hand grade and waits, to be looked at
@@ -122,7 +127,8 @@ def settle(folder: CourseFolder, assignment: str, student: str, before: dict) ->
     if cleared:
         # The grades were for a text the learner replaced; the log keeps them in full.
         print(
-            f"  WARNING {student}: changed since graded by hand, their hand grades cleared"
+            f"  WARNING {student}: changed (text or points) since graded by hand, their hand"
+            f" grades cleared"
             f" (see .nbgrader.log), to grade again: {one_line('; '.join(cleared), 300)}"
         )
         append_log(folder, f"hand grades cleared {assignment} {student}", "\n".join(cleared))
