@@ -13,7 +13,7 @@ from pathlib import Path
 from .autograde import autograde
 from .collect import collect, read_submission_times
 from .course_folder import CourseFolder
-from .deadlines import due_date, set_due_date
+from .deadlines import due_date, extend_due_date, set_due_date
 from .exports import export_grades
 from .feedback_pages import write_feedback
 from .pending import print_pending
@@ -24,7 +24,8 @@ from .roster import import_roster
 COMMANDS = {
     "release": "generate exercises/ from solutions/ with nbgrader, check it, then write the"
     " learner bundle to _build/learner/",
-    "due": "set ASSIGNMENT's due date (e.g. '2027-01-15 17:00 UTC') in the gradebook",
+    "due": "set ASSIGNMENT's due date (e.g. '2027-01-15 17:00 UTC') in the gradebook, or one"
+    " learner's (--student NAME)",
     "roster": "import the class list (CSV: id, first_name, last_name, email, lms_user_id)",
     "collect": "copy FOLDER/<student>/ into submitted/<student>/ASSIGNMENT/ and say what"
     " cannot be graded",
@@ -51,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
     due = commands.add_parser("due", help=COMMANDS["due"])
     due.add_argument("assignment")
     due.add_argument("when", help="a date and time with its zone: '2027-01-15 17:00 UTC'")
+    due.add_argument("--student", help="this learner's due date (an extension), not the class's")
     commands.add_parser("roster", help=COMMANDS["roster"]).add_argument("file")
     collecting = commands.add_parser("collect", help=COMMANDS["collect"])
     collecting.add_argument("assignment")
@@ -106,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "release":
         release(folder, args.assignment, args.check)
     elif args.command == "due":
-        set_due_date(folder, args.assignment, args.when)
+        if args.student:
+            extend_due_date(folder, args.assignment, args.student, args.when)
+        else:
+            set_due_date(folder, args.assignment, args.when)
     elif args.command == "roster":
         import_roster(folder, args.file)
     elif args.command == "collect":

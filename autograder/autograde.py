@@ -62,13 +62,16 @@ from .grading_kit import (
     grading_version,
     make_kit,
     record_file,
+    release_version,
 )
+from .notebooks import stale_notebooks
 from .one_writer import only_autograde
 from .outcomes import (
     CONTAINED,
     NEED_A_LOOK,
     NOT_PROCESSED,
     REFUSED_CELLS,
+    RELEASE,
     Outcome,
     class_outcomes,
     compact_runs,
@@ -343,6 +346,14 @@ def autograde(
 ) -> None:
     """Autograde the hand-ins of ``assignment`` (or ``student``'s) that need it; summarise."""
     folder.known(assignment)
+    stale = stale_notebooks(folder, [assignment])
+    if stale:
+        # Grading would use the tests of the notebook as it was, not the edit in its source.
+        raise SystemExit(
+            f"{assignment}: not graded, its instructor notebooks are not their sources' (the class"
+            f" would be graded with the earlier tests); run python3 course.py release {assignment}"
+            " first:\n  " + "\n  ".join(stale)
+        )
     if workers is not None and workers < 1:  # Dask would wait 30 s for no worker, then fail
         raise SystemExit(f"--workers {workers}: give 1 or more grading processes")
     students = [s for s in folder.students(assignment) if student in (None, s)]
@@ -387,7 +398,7 @@ def grade_class(
 ) -> None:
     """Grade those of ``students``' hand-ins that need it (see :func:`autograde`);
     ``sole_writer()`` exits when this run may no longer write the gradebook."""
-    version = grading_version(folder, assignment)
+    version, release = grading_version(folder, assignment), release_version(folder, assignment)
     compact_runs(folder, assignment)
     before = run_record(folder, assignment)
     print(f"{assignment}: {len(students)} hand-in(s); nbgrader's log goes to {LOG_FILE}")
@@ -447,6 +458,7 @@ def grade_class(
                 else:
                     told = ""
                     run |= {"version": version, "hand_in": digest_of(to_grade[name])}
+                    run[RELEASE] = release
             told += "".join(f"{w.category.__name__}: {w.message}\n" for w in caught)
             append_log(folder, f"record {assignment} {name}", told)
         save_run(folder, assignment, {name: run})

@@ -89,6 +89,34 @@ def set_due_date(folder: CourseFolder, assignment: str, when: str) -> datetime:
     return due
 
 
+def extend_due_date(folder: CourseFolder, assignment: str, student: str, when: str) -> datetime:
+    """Move ``student``'s due date of ``assignment`` to ``when``, later than the class's: an
+    extension in nbgrader's terms, which its lateness and the late penalty count from."""
+    folder.known(assignment)
+    due = parse_due_date(when)
+    with nbgrader_api(folder).gradebook as gradebook:
+        if student not in {s.id for s in gradebook.students}:
+            raise SystemExit(
+                f"{student!r} is not a learner of the course: add them with python3 course.py"
+                " roster FILE.csv first"
+            )
+        found = [a for a in gradebook.assignments if a.name == assignment]
+        class_due = found[0].duedate if found else None
+        if class_due is None or due <= class_due:
+            raise SystemExit(
+                f"{assignment}'s due date for the class is {class_due or 'not set'}: set it"
+                f" (python3 course.py due {assignment} WHEN), then give {student} a later one"
+            )
+        if student not in {s.student.id for s in found[0].submissions}:
+            # nbgrader keeps an extension with the learner's submission, made here before the
+            # hand-in; until one is graded, the outcomes call it not graded yet.
+            gradebook.add_submission(assignment, student)
+        minutes = (due - class_due).total_seconds() / 60
+        gradebook.grant_extension(assignment, student, minutes=minutes)
+    print(f"{assignment} is due {due:%Y-%m-%d %H:%M} UTC for {student}")
+    return due
+
+
 def due_date(folder: CourseFolder, assignment: str) -> datetime | None:
     """``assignment``'s due date in UTC, or None when it has none (or is not registered)."""
     with nbgrader_api(folder).gradebook as gradebook:

@@ -102,7 +102,8 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
     if waiting:
         print(
             f"no feedback for {', '.join(waiting)}: the hand-in reads as notebooks but was not"
-            f" graded since it was collected; run python3 course.py autograde {assignment} first"
+            f" graded since it was collected or solutions/{assignment}/ changed; run python3"
+            f" course.py autograde {assignment} first"
         )
 
 

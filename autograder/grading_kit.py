@@ -150,13 +150,28 @@ def code_differences(ours: dict[str, str], theirs: dict[str, str] | None) -> lis
     return differences
 
 
+def solution_files(folder: CourseFolder, assignment: str) -> list[Path]:
+    """The files of ``solutions/<assignment>/``: the instructor notebooks and their sources."""
+    return sorted(p for p in (folder.solutions / assignment).rglob("*") if p.is_file())
+
+
+def _digest(digest, files: list[Path]) -> None:
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+
+
+def release_version(folder: CourseFolder, assignment: str) -> str:
+    """A digest of ``solutions/<assignment>/``, which a release changes: a hand-in graded
+    with another has been graded against tests, points or questions that are no longer so."""
+    digest = hashlib.sha256()
+    _digest(digest, solution_files(folder, assignment))
+    return digest.hexdigest()
+
+
 def grading_version(folder: CourseFolder, assignment: str) -> str:
     """A digest of what decides ``assignment``'s grades (see the module)."""
     digest = hashlib.sha256()
-    solutions = folder.solutions / assignment
-    files = [folder.root / CONFIG_FILE, *sorted(p for p in solutions.rglob("*") if p.is_file())]
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    _digest(digest, [folder.root / CONFIG_FILE, *solution_files(folder, assignment)])
     for name, version in sorted(grading_code().items()):
         # The grader's own code changes for its other commands too (reports, collecting), and
         # regrading a class for each change would cost hours: after a change to how it grades,

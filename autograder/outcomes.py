@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .cell_errors import GRADER_ERRORS, REFUSED, STOPPED, TIMED_OUT
 from .course_folder import CourseFolder, nbgrader_api
+from .grading_kit import release_version
 from .hand_grading import reassess_late_penalties, waiting
 
 GRADED, CONTAINED, REFUSED_CELLS, NOT_PROCESSED, NOT_GRADED_YET, NOT_SUBMITTED = (
@@ -51,6 +52,8 @@ RUNS = "grading"  # grading/<assignment>.jsonl, in the course folder
 # Set by collect in a learner's run record when it replaced a graded hand-in with other files;
 # autograde's next record of that learner has no such key.
 HANDED_IN_AGAIN = "handed_in_again"
+# The release a hand-in was graded with (grading_kit.release_version), in its run record.
+RELEASE = "release"
 
 
 @dataclass
@@ -156,6 +159,7 @@ def class_outcomes(folder: CourseFolder, assignment: str) -> list[Outcome]:
     # Points given by hand since the autograde are part of the score a late penalty takes from.
     reassess_late_penalties(folder, assignment)
     runs = run_record(folder, assignment)
+    released = release_version(folder, assignment)
     handed_in = set(folder.students(assignment))
     outcomes = []
     with nbgrader_api(folder).gradebook as gradebook:
@@ -181,8 +185,14 @@ def class_outcomes(folder: CourseFolder, assignment: str) -> list[Outcome]:
                 outcome.reason = "handed in again since it was graded"
             elif run.get("not_processed"):
                 outcome.outcome, outcome.reason = NOT_PROCESSED, run["not_processed"]
-            elif submission is None:
+            elif submission is None or not (folder.autograded / student / assignment).is_dir():
+                # A submission made for an extension (deadlines.extend_due_date) is not a grade.
                 outcome.outcome = NOT_GRADED_YET
+            elif run.get(RELEASE, released) != released:
+                # Its scores are of the tests and points before the release, out of the new
+                # maximum: shown, they would pass for grades of what learners were given since.
+                outcome.outcome = NOT_GRADED_YET
+                outcome.reason = f"graded before solutions/{assignment}/ changed; autograde again"
             else:
                 outcome.penalty = submission.late_submission_penalty or 0.0
                 outcome.score = submission.score - outcome.penalty

@@ -218,6 +218,9 @@ def test_a_check_the_solution_fails_is_said_at_every_run_and_not_kept(tmp_path):
     text = solution.read_text(encoding="utf-8")
     assert "return 2**n\\n" in text
     solution.write_text(text.replace("return 2**n\\n", "return 2**n + 1\\n"), encoding="utf-8")
+    # Its source says the same, as after a release: autograde refuses a notebook that is not.
+    source = solution.with_name("theory.pct.py")
+    source.write_text(source.read_text().replace("return 2**n\n", "return 2**n + 1\n"))
     for run in ["first", "second"]:
         printed = finish(autograde(course, "--workers", "1", "--force", "--student", "blank"))
         assert "the solution fails a check in test_count_paths" in printed, (run, printed)
