@@ -1,10 +1,12 @@
 """Figures the course types into its text, recomputed from the code they describe.
 
 Most numbers in the book reach the text through glue from a cell that computes them. A few are
-typed: in an assignment's instructions or mark scheme, in a chapter's code as the value a check
-expects, in benchmarks/README.md. Each test here reads the figure from where the course states
-it and fails when the code no longer agrees, so a change to the package cannot leave the text
-saying something false. None of them needs the book built.
+typed: in an assignment's instructions or mark scheme (counts, shares, points, how long its
+checks take), in a chapter's code as the value a check expects or a figure quoted from
+torchvision, in benchmarks/README.md. Each test here reads the figure from where the course
+states it and fails when the code no longer agrees, so a change to the package cannot leave the
+text saying something false. None of them needs the book built; the two marked slow train or
+time networks (about a minute and 20 s on the shared two-core machine).
 """
 
 import math
