@@ -10,6 +10,7 @@ run takes about half a minute, on the one thread the notebook's setup cell gives
 """
 
 import os
+import re
 import time
 
 import pytest
@@ -56,3 +57,33 @@ def test_the_plain_network_degrades_with_depth(experiment):
     table, _ = experiment
     plain = table["plain"]
     assert plain[8] < plain[56] and plain[20] < plain[56], plain
+
+
+def test_the_mark_scheme_describes_this_run(experiment):
+    """The figures the mark scheme gives graders to expect are the run's, within 2 points."""
+    table, _ = experiment
+    scheme = " ".join(cell.source for cell in read_cells(NOTEBOOK) if "MARK SCHEME" in cell.source)
+    scheme = re.sub(r"\s+", " ", scheme)
+    plain = re.search(
+        r"plain-8 ends near (\d+) %, plain-20 near (\d+)-(\d+) % and plain-56 near (\d+)-(\d+) %",
+        scheme,
+    )
+    residual = re.search(r"about (\d+) % at 8 and 20 layers, (\d+)-(\d+) % at 56", scheme)
+    assert plain and residual, "the mark scheme no longer states the experiment's figures"
+    near, low20, high20, low56, high56 = (float(n) / 100 for n in plain.groups())
+    about, low, high = (float(n) / 100 for n in residual.groups())
+    slack = 0.02
+    stated = {
+        ("plain", 8): (near - slack, near + slack),
+        ("plain", 20): (low20 - slack, high20 + slack),
+        ("plain", 56): (low56 - slack, high56 + slack),
+        ("residual", 8): (about - slack, about + slack),
+        ("residual", 20): (about - slack, about + slack),
+        ("residual", 56): (low - slack, high + slack),
+    }
+    wrong = {
+        f"{kind}-{depth}": f"{table[kind][depth]:.1%} (stated {lo:.0%} to {hi:.0%})"
+        for (kind, depth), (lo, hi) in stated.items()
+        if not lo <= table[kind][depth] <= hi
+    }
+    assert not wrong, wrong
