@@ -3,8 +3,9 @@
 The book's code cells run at build time on whatever machine builds it. On a CPU they
 use the small ``"cpu"`` preset (the embedded digits, a few epochs) so that the whole book
 builds in minutes; on a CUDA GPU the same cells use the ``"gpu"`` preset (CIFAR-10, long
-enough to show the papers' trends, short enough that the whole book runs in one sitting of a
-few minutes on one data-centre GPU: book/results/README.md estimates it chapter by chapter).
+enough to show the papers' trends, and sized for the whole book to run in a few minutes on one
+data-centre GPU: an estimate, chapter by chapter in book/results/README.md, until a timed run
+is stored).
 Each chapter prints which preset produced its outputs. Set ``RESNET_COURSE_PRESET=cpu`` or
 ``gpu`` to choose by hand, and ``RESNET_COURSE_DATA`` to train on another data source than the
 preset's (anything :func:`resnet_ref.data.load_data` takes, such as the folder of an offline
@@ -87,7 +88,9 @@ PRESETS = {
 def current_preset() -> Preset:
     """The preset for this machine: ``RESNET_COURSE_PRESET`` if set, else GPU if CUDA is present.
 
-    ``RESNET_COURSE_DATA``, if set, replaces the preset's data source.
+    ``RESNET_COURSE_DATA``, if set, replaces the preset's data source. The ``gpu`` preset chosen
+    by hand on a machine without a GPU raises ``RuntimeError`` unless ``RESNET_COURSE_DATA`` is
+    set too.
     """
     name = os.environ.get("RESNET_COURSE_PRESET")
     if name is None:
@@ -98,7 +101,22 @@ def current_preset() -> Preset:
         )
     preset = PRESETS[name]
     data = os.environ.get("RESNET_COURSE_DATA")
+    if name == "gpu" and not data and not _has_accelerator():
+        # Chosen by hand on a CPU, the gpu preset would train on all of CIFAR-10 for hours
+        # without saying why; a data source chosen with it is a deliberate, small rehearsal.
+        raise RuntimeError(
+            "RESNET_COURSE_PRESET=gpu, but this machine has no GPU (neither CUDA nor MPS): "
+            f"the gpu preset trains on CIFAR-10 for {preset.epochs} epochs per run, hours on "
+            "a CPU. Unset RESNET_COURSE_PRESET (or set it to cpu) for the CPU preset; to run "
+            "the gpu preset's code on a CPU anyway, also set RESNET_COURSE_DATA to a small data "
+            "set (python scripts/run_chapters.py tiny-data writes one)."
+        )
     return dataclasses.replace(preset, data=data) if data else preset
+
+
+def _has_accelerator() -> bool:
+    """Whether :func:`resnet_ref.training.pick_device` would choose a GPU here."""
+    return torch.cuda.is_available() or torch.backends.mps.is_available()
 
 
 def stored_gpu_results() -> Path:

@@ -23,11 +23,34 @@ def test_gpu_preset_when_cuda_is_present(monkeypatch):
 
 def test_environment_variable_chooses_and_unknown_names_are_refused(monkeypatch):
     monkeypatch.delenv("RESNET_COURSE_DATA", raising=False)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "cpu")
+    assert current_preset() is PRESETS["cpu"]
     monkeypatch.setenv("RESNET_COURSE_PRESET", "gpu")
     assert current_preset() is PRESETS["gpu"]
     monkeypatch.setenv("RESNET_COURSE_PRESET", "tpu")
     with pytest.raises(ValueError, match="'tpu'.*cpu, gpu"):
         current_preset()
+
+
+def test_the_gpu_preset_chosen_by_hand_on_a_cpu_is_refused_unless_data_is_chosen(monkeypatch):
+    """A learner without a GPU who sets RESNET_COURSE_PRESET=gpu once got CIFAR-10 and 15-epoch
+    runs on the CPU, hours of training with nothing said; a chosen data source (a rehearsal on
+    small data, as scripts/run_chapters.py makes) is let through."""
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: False)
+    monkeypatch.delenv("RESNET_COURSE_DATA", raising=False)
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "gpu")
+    with pytest.raises(RuntimeError, match="no GPU.*hours on a CPU.*RESNET_COURSE_DATA"):
+        current_preset()
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "cpu")
+    assert current_preset() is PRESETS["cpu"]
+    monkeypatch.setenv("RESNET_COURSE_PRESET", "gpu")
+    monkeypatch.setenv("RESNET_COURSE_DATA", "/tmp/tiny-cifar")
+    assert current_preset().name == "gpu"
+    monkeypatch.delenv("RESNET_COURSE_DATA")
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: True)  # Apple's GPU
+    assert current_preset() is PRESETS["gpu"]
 
 
 def test_a_data_source_in_the_environment_replaces_the_presets(monkeypatch):

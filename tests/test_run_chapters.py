@@ -76,6 +76,21 @@ def test_a_chapter_that_fails_or_runs_out_of_time_fails_the_run(scripts, tmp_pat
     assert summary["ch99_slow"]["status"].startswith(("stopped", "not run"))
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="what a machine without a GPU does")
+def test_a_chapter_under_the_gpu_preset_on_a_cpu_stops_at_once_and_says_why(scripts, tmp_path):
+    """RESNET_COURSE_PRESET=gpu on a CPU without chosen data: the chapter fails in its first
+    cell with the reason, instead of training on CIFAR-10 for hours."""
+    environment = {key: value for key, value in os.environ.items() if key != "RESNET_COURSE_DATA"}
+    ran = subprocess.run(
+        [sys.executable, str(SCRIPT), "run", "--scripts", str(scripts), "--log-dir",
+         str(tmp_path), "--preset", "gpu", "--only", "ch00", "--stand-ins-first"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env=environment,
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert ran.returncode == 1 and summary["ch00_preface"]["status"] == "failed"
+    assert "this machine has no GPU" in "".join(summary["ch00_preface"]["last_lines"])
+
+
 def test_the_preface_shows_the_times_of_a_stored_run_of_the_book(scripts, tmp_path):
     """A run's summary and manifest, copied into ``results/book_gpu/``, become the preface's table.
 
