@@ -45,7 +45,18 @@ try:
     import myst_nb  # noqa: F401
     import resnet_ref  # noqa: F401
 except ImportError:
-    %pip install --quiet "{requirement}" {extras}"""
+    %pip install --quiet "{requirement}" {extras}
+    # %pip reports a failed install without raising: stop here, with the reason, rather than
+    # at the chapter's first import.
+    try:
+        import myst_nb  # noqa: F401
+        import resnet_ref  # noqa: F401
+    except ImportError as error:
+        raise RuntimeError(
+            "resnet_ref could not be installed from {url} (pip's message is above). "
+            "That address must be the published learners' copy of the course; "
+            "ask your instructor for the right one."
+        ) from error"""
 
 
 def book_config():
@@ -72,7 +83,9 @@ def notebook_for(source, config):
     notebook.metadata.pop("jupytext", None)
     extras = " ".join(f'"{package}"' for package in EXTRA_PACKAGES)
     install = nbformat.v4.new_code_cell(
-        INSTALL_CELL.format(requirement=package_requirement(config), extras=extras)
+        INSTALL_CELL.format(
+            requirement=package_requirement(config), extras=extras, url=config["repository"]["url"]
+        )
     )
     notebook.cells.insert(0, install)
     stem = source.stem

@@ -71,3 +71,42 @@ def test_the_preface_gives_learners_the_setup_of_their_own_copy(built_book):
     preface = built_page(built_book, "book/ch00_preface").get_text()
     for command in setup.group(1).strip().splitlines():
         assert command in preface, f"the preface does not tell learners to run {command!r}"
+
+
+# Runs one notebook cell in a real IPython shell, as Colab's kernel would, where resnet_ref is
+# not installed. Exits 1 if the cell raised.
+RUN_AS_ON_COLAB = """
+import sys
+
+sys.modules["resnet_ref"] = None  # an import of it fails, as before the install on Colab
+from IPython.core.interactiveshell import InteractiveShell
+
+sys.exit(1 if InteractiveShell.instance().run_cell(sys.argv[1]).error_in_exec else 0)
+"""
+
+
+def test_the_colab_cell_stops_with_the_reason_when_the_install_fails(tmp_path):
+    """The chapters' first cell installs resnet_ref from the learners' repository. With an
+    address that is not a real repository (``_config.yml`` ships a placeholder), pip fails, and
+    ``%pip`` does not raise: the cell once ended quietly and the chapter failed later on an
+    import. It must stop itself and name the address."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
+    notebook = json.loads((ROOT / "book" / "notebooks" / "ch02_degradation.ipynb").read_text())
+    cell = "".join(notebook["cells"][0]["source"])
+    assert url in cell
+    missing = (tmp_path / "no-such-repository").as_uri()  # fails at once, needs no network
+    environment = {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GIT_TERMINAL_PROMPT": "0",
+        "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }  # fmt: skip
+    ran = subprocess.run(
+        [sys.executable, "-c", RUN_AS_ON_COLAB, cell.replace(url, missing)],
+        capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 1, f"the cell ended without an error:\n{ran.stdout}{ran.stderr}"
+    assert f"resnet_ref could not be installed from {missing}" in ran.stdout + ran.stderr
