@@ -8,6 +8,7 @@ chapter use the stand-ins anyway, so that what runs is what would run there.
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -115,6 +116,13 @@ def test_the_preface_shows_the_times_of_a_stored_run_of_the_book(scripts, tmp_pa
     assert {name: entry["title"] for name, entry in summary.items()} == {
         name: heading.strip() for name, heading in headings.items()
     }
+    # The time of a GPU epoch that the preface states comes from the stored runs' histories; it
+    # was once a typed "seconds rather than minutes" that no run had measured.
+    results = ROOT / "book" / "results"
+    for run in ("ch08_gpu/resnet20", "ch02_gpu/resnet56"):
+        history = json.loads((results / run / "history.json").read_text())
+        median = statistics.median(entry["seconds"] for entry in history)
+        assert f"{median:.1f} s" in summary["ch00_preface"]["glued"]["ch0_gpu_epoch"], run
     # This repository's own preface, with nothing stored, says so.
     if not (ROOT / "book" / "results" / "book_gpu" / "manifest.json").is_file():
         assert "No timed run of the whole book" in "".join(summary["ch00_preface"]["last_lines"])
