@@ -227,9 +227,7 @@ def test_every_page_renders_offline(built_book, site, browser):
     report, totals = [], {"mathRendered": 0, "cellOutputs": 0, "widgetAreas": 0}
     for relative in pages:
         context, page, found, problems = open_page(browser, site, relative)
-        # Sphinx's general index is a two-column table of long names, not a page to read.
-        if relative != "genindex.html":
-            problems += too_wide_for_a_phone(page)
+        problems += too_wide_for_a_phone(page)
         context.close()
         for key in totals:
             totals[key] += found[key]
