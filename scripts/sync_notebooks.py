@@ -38,25 +38,31 @@ import course_toc  # noqa: E402  (which pages are chapters: book/_ext/course_toc
 # Packages a chapter imports beyond resnet_ref's own dependencies (glue comes from MyST-NB).
 EXTRA_PACKAGES = ["myst-nb<2", "ipywidgets"]
 INSTALL_CELL = """\
-# Installs the course's package resnet_ref (and MyST-NB, whose `glue` the chapter uses) when
-# they are missing, as on Colab. Where the course is set up (`python3 course.py setup`), this
-# cell does nothing. On Colab, choose Runtime -> Change runtime type -> GPU for the GPU preset.
+# Installs what the chapter needs when it is missing, as on Colab: the course's package
+# resnet_ref from the learners' repository; MyST-NB (whose `glue` the chapter uses) and
+# ipywidgets from PyPI. Where the course is set up (`python3 course.py setup`), this cell does
+# nothing. On Colab, choose Runtime -> Change runtime type -> GPU for the GPU preset.
 try:
-    import myst_nb  # noqa: F401
     import resnet_ref  # noqa: F401
 except ImportError:
-    %pip install --quiet "{requirement}" {extras}
-    # %pip reports a failed install without raising: stop here, with the reason, rather than
-    # at the chapter's first import.
-    try:
-        import myst_nb  # noqa: F401
-        import resnet_ref  # noqa: F401
-    except ImportError as error:
-        raise RuntimeError(
-            "resnet_ref could not be installed from {url} (pip's message is above). "
-            "That address must be the published learners' copy of the course; "
-            "ask your instructor for the right one."
-        ) from error"""
+    %pip install --quiet "{requirement}"
+try:
+    import ipywidgets  # noqa: F401
+    import myst_nb  # noqa: F401
+except ImportError:
+    %pip install --quiet {extras}
+# %pip reports a failed install without raising: stop here, with the reason, rather than at
+# the chapter's first import.
+try:
+    import resnet_ref  # noqa: F401
+    import ipywidgets  # noqa: F401
+    import myst_nb  # noqa: F401
+except ImportError as error:
+    source = ("{url}"
+              ", which must be the published learners' copy of the course (ask your instructor)"
+              if error.name == "resnet_ref" else "PyPI")
+    raise RuntimeError(f"{{error.name}} could not be installed from {{source}}; pip's message "
+                       "is above") from error"""
 
 
 def book_config():

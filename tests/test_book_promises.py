@@ -73,23 +73,23 @@ def test_the_preface_gives_learners_the_setup_of_their_own_copy(built_book):
         assert command in preface, f"the preface does not tell learners to run {command!r}"
 
 
-# Runs one notebook cell in a real IPython shell, as Colab's kernel would, where resnet_ref is
-# not installed. Exits 1 if the cell raised.
-RUN_AS_ON_COLAB = """
+# Runs one notebook cell in a real IPython shell, as a kernel would, with the modules named after
+# the cell made missing. Exits 1 if the cell raised.
+RUN_WITH_MODULES_MISSING = """
 import sys
 
-sys.modules["resnet_ref"] = None  # an import of it fails, as before the install on Colab
+for name in sys.argv[2:]:
+    sys.modules[name] = None  # an import of it fails, as where it is not installed
 from IPython.core.interactiveshell import InteractiveShell
 
 sys.exit(1 if InteractiveShell.instance().run_cell(sys.argv[1]).error_in_exec else 0)
 """
 
 
-def test_the_colab_cell_stops_with_the_reason_when_the_install_fails(tmp_path):
-    """The chapters' first cell installs resnet_ref from the learners' repository. With an
-    address that is not a real repository (``_config.yml`` ships a placeholder), pip fails, and
-    ``%pip`` does not raise: the cell once ended quietly and the chapter failed later on an
-    import. It must stop itself and name the address."""
+def run_install_cell(tmp_path, *missing_modules):
+    """The chapters' first cell, run with ``missing_modules`` missing and, in place of the
+    learners' repository, an address that does not exist; pip has no index either, so nothing
+    is installed. Returns (the process, that address)."""
     import subprocess
     import sys
 
@@ -105,8 +105,28 @@ def test_the_colab_cell_stops_with_the_reason_when_the_install_fails(tmp_path):
         "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }  # fmt: skip
     ran = subprocess.run(
-        [sys.executable, "-c", RUN_AS_ON_COLAB, cell.replace(url, missing)],
+        [sys.executable, "-c", RUN_WITH_MODULES_MISSING, cell.replace(url, missing),
+         *missing_modules],
         capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300,
     )  # fmt: skip
+    return ran, missing
+
+
+def test_the_colab_cell_stops_with_the_reason_when_the_install_fails(tmp_path):
+    """The chapters' first cell installs resnet_ref from the learners' repository. With an
+    address that is not a real repository (``_config.yml`` ships a placeholder), pip fails, and
+    ``%pip`` does not raise: the cell once ended quietly and the chapter failed later on an
+    import. It must stop itself and name the address."""
+    ran, missing = run_install_cell(tmp_path, "resnet_ref", "myst_nb")
     assert ran.returncode == 1, f"the cell ended without an error:\n{ran.stdout}{ran.stderr}"
     assert f"resnet_ref could not be installed from {missing}" in ran.stdout + ran.stderr
+
+
+def test_the_install_cell_leaves_an_installed_resnet_ref_alone(tmp_path):
+    """The learners' copy installs resnet_ref but not MyST-NB (its requirements.txt). A chapter
+    opened there once reinstalled resnet_ref from the repository's address because MyST-NB was
+    missing; only what is missing may be installed, and from where it comes."""
+    ran, _ = run_install_cell(tmp_path, "myst_nb")
+    output = ran.stdout + ran.stderr
+    assert "git clone" not in output, f"the cell asked pip for resnet_ref:\n{output}"
+    assert ran.returncode == 1 and "myst_nb could not be installed from PyPI" in output
