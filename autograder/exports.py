@@ -11,7 +11,8 @@ a 0, and a score still waiting for hand grading says so:
   graded, and while answers wait for hand grading: an LMS publishes what it imports, and a
   score missing its written answers would reach the learner as their grade. The notes give that
   score so far;
-- ``grades.csv``, the long table: one row per learner and assignment, with the due date, the
+- ``grades.csv``, the long table: one row per learner and assignment, with the due date (the
+  learner's own, where they were given an extension), the
   submission time, the outcome, the raw score, the late penalty, the score, the maximum and the
   points still waiting for hand grading.
 
@@ -114,11 +115,12 @@ def export_grades(folder: CourseFolder, wide: Path, long: Path) -> None:
         }
         assignments = {a.name: a for a in gradebook.assignments}
         due = {name: a.duedate for name, a in assignments.items()}
-        stamps = {
-            (name, s.student.id): s.timestamp
-            for name, a in assignments.items()
-            for s in a.submissions
-        }
+        stamps, extended = {}, {}
+        for name, a in assignments.items():
+            for s in a.submissions:
+                stamps[name, s.student.id] = s.timestamp
+                extended[name, s.student.id] = s.duedate  # the class's, or an extension
+
     names = [name for name in folder.assignments() if name in assignments]
     outcomes = {name: class_outcomes(folder, name) for name in names}
     students = sorted({o.student for found in outcomes.values() for o in found} | set(people))
@@ -136,11 +138,12 @@ def export_grades(folder: CourseFolder, wide: Path, long: Path) -> None:
             if note(name, o):
                 rows[o.student]["notes"].append(note(name, o))
             stamp = stamps.get((name, o.student))
+            owed = extended.get((name, o.student), due[name])
             long_rows.append(
                 dict(
                     {key: rows[o.student].get(key, "") for key in PERSON},
                     assignment=name,
-                    duedate=f"{due[name]:%Y-%m-%d %H:%M:%S} UTC" if due[name] else "",
+                    duedate=f"{owed:%Y-%m-%d %H:%M:%S} UTC" if owed else "",
                     outcome=o.outcome,
                     timestamp=f"{stamp:%Y-%m-%d %H:%M:%S} UTC" if stamp and graded else "",
                     seconds_late=number(o.seconds_late) if graded else "",

@@ -277,3 +277,7 @@ def test_one_learners_due_date_is_extended_before_and_after_the_hand_in(course):
     run(course, "autograde", ASSIGNMENT, "--workers", "2")
     # 1 day 17 hours late for the class: 2 started days, 20% off; on time for ana and dee.
     assert (score(course, "ana"), score(course, "dee"), score(course, "eve")) == ("5", "3", "2.4")
+    with open(course / "grades.csv", newline="", encoding="utf-8") as table:
+        due = {row["student_id"]: row["duedate"] for row in csv.DictReader(table)}
+    assert (due["ana"], due["dee"]) == ("2027-01-18 17:00:00 UTC",) * 2, due
+    assert due["eve"] == "2027-01-15 17:00:00 UTC", due
