@@ -185,6 +185,25 @@ def solution_after_its_tests(nb):
     return nb
 
 
+SCRIPTED = "scripted-by-the-learner"  # what the scripts in a hand-in would write
+
+
+def raw_html_cells(nb):
+    # nbconvert copies a raw cell of an HTML format into the page as it is.
+    script = f"<script>document.title='{SCRIPTED}'</script>"
+    image = f"<img src=x onerror=\"document.title='{SCRIPTED}'\">"
+    for key in ["raw_mimetype", "format"]:
+        nb["cells"].append(
+            {
+                "cell_type": "raw",
+                "id": f"raw-{key}",
+                "metadata": {key: "text/html"},
+                "source": script + image,
+            }
+        )
+    return nb
+
+
 def outputs_prefilled(nb):
     for cell in nb["cells"]:
         if cell["metadata"].get("nbgrader", {}).get("grade"):
@@ -306,6 +325,7 @@ TAMPERINGS = {
     checks_before_their_solution: NO_MORE,
     solution_after_its_tests: NO_MORE,
     outputs_prefilled: TWIN_SCORE,
+    raw_html_cells: TWIN_SCORE,
     kernelspec_changed: TWIN_SCORE,
     kernelspec_missing: TWIN_SCORE,
     notebook_nbgrader_forged: TWIN_SCORE,
@@ -441,6 +461,9 @@ def test_feedback_and_grades_show_nothing_hidden_nor_more(batch):
         text = page.read_text(encoding="utf-8")
         flat = " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
         assert [line for line in hidden if line in flat] == [], page
+        # The page's own scripts only: none of the learner's raw HTML cells runs in it.
+        assert f"<script>document.title='{SCRIPTED}'" not in text, page
+        assert "onerror" not in text, page
     total = sum(A2.cells.values())
     twin = sum(batch.scores[TWIN].values())
     with (batch.course / "grades_wide.csv").open(encoding="utf-8") as file:
