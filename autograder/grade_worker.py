@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-import re
 import tempfile
 import time
 import warnings
@@ -129,7 +128,7 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
         graded = course / "autograded" / student / kit.assignment
         return {
             "success": bool(result.get("success")),
-            "error": with_cause(result.get("error") or "", log),
+            "error": result.get("error") or "",
             "log": bounded(log),
             **facts.facts,
             "graded": {
@@ -140,18 +139,3 @@ def grade_hand_in(kit: GradingKit, student: str, files: dict[str, bytes], kernel
             "worker": platform.node(),
             "code": grading_code(),
         }
-
-
-# A traceback nbgrader logged: its record's lines after the first are indented.
-LOGGED_TRACEBACK = re.compile(
-    r"^\[ERROR\] Traceback \(most recent call last\):\n((?:[ \t].*\n?)*)", re.M
-)
-
-
-def with_cause(error: str, log: str) -> str:
-    """nbgrader's ``error``, ending with the exception that stopped it (``KeyError:
-    'grade_id'``, say) where its ``log`` has one: the error's own last line, which the
-    summary shows, only says to see the traceback above it in the log."""
-    found = LOGGED_TRACEBACK.findall(log)
-    lines = [line.strip() for line in found[-1].splitlines() if line.strip()] if found else []
-    return f"{error.rstrip()}\n{lines[-1]}" if error and lines else error
