@@ -64,6 +64,26 @@ def write_notebooks(folder: CourseFolder, assignments: list[str]) -> list[Path]:
     return written
 
 
+def edited_notebooks(folder: CourseFolder, assignments: list[str]) -> list[str]:
+    """One line per notebook of ``assignments`` that differs from what its source generates and
+    was saved after it: an edit made in the ``.ipynb`` (in JupyterLab, say), which writing the
+    notebook from its source would throw away."""
+    problems = []
+    for source in sources(folder, assignments):
+        target = target_of(source)
+        if not target.exists() or target.stat().st_mtime_ns <= source.stat().st_mtime_ns:
+            continue
+        if target.read_text(encoding="utf-8") != notebook_json(source):
+            relative = target.relative_to(folder.root)
+            problems.append(
+                f"{relative} was changed after {source.name} and differs from it: release would"
+                f" overwrite it. Carry the change into the source (.venv/bin/jupytext --to"
+                f" py:percent -o {source.relative_to(folder.root)} {relative}, then check the"
+                f" diff), or delete {target.name} to let release write it again"
+            )
+    return problems
+
+
 def stale_notebooks(folder: CourseFolder, assignments: list[str]) -> list[str]:
     """One line per notebook of ``assignments`` that is not what its source generates."""
     problems = []

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import learner_bundle
 from .course_folder import LOG_FILE, CourseFolder, append_log, nbgrader_api
-from .notebooks import points_problems, stale_notebooks, write_notebooks
+from .notebooks import edited_notebooks, points_problems, stale_notebooks, write_notebooks
 
 # What nbgrader says when it refuses to add or remove a notebook of an assignment with hand-ins.
 HAS_HAND_INS = "because there are submissions associated with it"
@@ -81,7 +81,9 @@ def release_problems(
     """
     assignments = assignments or folder.assignments()
     if update:
-        problems = []
+        problems = edited_notebooks(folder, assignments)
+        if problems:  # nothing written: the edits are the instructor's work
+            return problems
         for written in write_notebooks(folder, assignments):
             print(f"rewrote {written.relative_to(folder.root)} from its {written.stem}.pct.py")
     else:

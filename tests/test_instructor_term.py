@@ -14,6 +14,7 @@ import csv
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,29 @@ def test_one_learners_due_date_is_extended_before_and_after_the_hand_in(course):
         due = {row["student_id"]: row["duedate"] for row in csv.DictReader(table)}
     assert (due["ana"], due["dee"]) == ("2027-01-18 17:00:00 UTC",) * 2, due
     assert due["eve"] == "2027-01-15 17:00:00 UTC", due
+
+
+def test_an_edit_made_in_the_instructor_notebook_is_not_overwritten(course):
+    # Before: the instructor fixed the hidden test in sizes.ipynb in JupyterLab, and release
+    # wrote the notebook again from sizes.pct.py: the fix was gone, said only as 'rewrote'.
+    notebook = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    edited = notebook.read_text(encoding="utf-8").replace(WRONG_TEST, RIGHT_TEST)
+    assert edited != notebook.read_text(encoding="utf-8")
+    notebook.write_text(edited, encoding="utf-8")
+    done = course_py(course, "release", ASSIGNMENT)
+    assert done.returncode != 0
+    assert f"{NOTEBOOK}.ipynb was changed after {NOTEBOOK}.pct.py" in done.stderr, done.stderr
+    assert notebook.read_text(encoding="utf-8") == edited
+    # The way on the error names: the edit carried into the source, then released.
+    command = done.stderr.split("(.venv/bin/jupytext ", 1)[1].split(", then", 1)[0]
+    converted = subprocess.run(
+        [str(Path(sys.executable).parent / "jupytext"), *command.split()],
+        cwd=course,
+        capture_output=True,
+        text=True,
+    )
+    assert converted.returncode == 0, converted.stderr
+    run(course, "release", ASSIGNMENT)
+    assert RIGHT_TEST in notebook.read_text(encoding="utf-8")
+    run(course, "autograde", ASSIGNMENT, "--workers", "2")
+    assert score(course, "ana") == "5"  # graded with the fixed test
