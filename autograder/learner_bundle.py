@@ -9,7 +9,8 @@ bundle, written by ``python3 course.py release`` (which runs this module after c
 
 writes ``OUTDIR/resnet-course-learner/`` and ``OUTDIR/resnet-course-learner.zip`` holding
 
-- ``exercises/<assignment>/*.ipynb``, byte for byte the released notebooks;
+- ``exercises/<assignment>/``, byte for byte what was released: the notebooks, and any data
+  file an assignment ships beside them;
 - ``notebooks/<chapter>.ipynb``, byte for byte the book's chapters as notebooks
   (``book/notebooks/``), which the book's "Open in Colab" links open from where the bundle is
   published (``repository.url`` in ``_config.yml``);
@@ -266,11 +267,15 @@ original names, as your instructor asks. Before you do, restart the kernel and r
 
 
 def copy_exercises(target: Path, exercises: Path = EXERCISES) -> None:
-    """Copy every released notebook, and nothing else, from ``exercises``."""
-    for notebook in sorted(exercises.glob("*/*.ipynb")):
-        destination = target / "exercises" / notebook.parent.name / notebook.name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, destination)
+    """Copy every file nbgrader released into an assignment's folder of ``exercises``: its
+    notebooks, and the data files or images an assignment may ship beside them. ``release``
+    checks that those folders hold what nbgrader generates and nothing else (JupyterLab's
+    checkpoints, which are not released, are left out here too)."""
+    for path in sorted(exercises.glob("*/**/*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            destination = target / "exercises" / path.relative_to(exercises)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, destination)
 
 
 def copy_chapters(target: Path, chapters: Path = CHAPTERS) -> None:

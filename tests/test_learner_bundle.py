@@ -123,6 +123,23 @@ def test_every_released_notebook_is_there_byte_for_byte(bundle, files):
         assert (bundle / name).read_bytes() == (ROOT / name).read_bytes(), name
 
 
+def test_a_data_file_released_with_an_assignment_reaches_the_bundle(tmp_path):
+    # An instructor's own assignment ships a table its notebook reads: nbgrader releases it
+    # beside the notebook, and a bundle without it would fail in the learner's first cell.
+    exercises = tmp_path / "exercises"
+    (exercises / "a7_sizes" / "data").mkdir(parents=True)
+    (exercises / "a7_sizes" / "sizes.ipynb").write_text("{}")
+    (exercises / "a7_sizes" / "data" / "sizes.csv").write_text("size,kernel\n32,3\n")
+    (exercises / "a7_sizes" / ".ipynb_checkpoints").mkdir()
+    (exercises / "a7_sizes" / ".ipynb_checkpoints" / "sizes-checkpoint.ipynb").write_text("{}")
+    learner_bundle.copy_exercises(tmp_path / "bundle", exercises)
+    copied = tmp_path / "bundle" / "exercises" / "a7_sizes"
+    assert sorted(p.relative_to(copied).as_posix() for p in copied.rglob("*") if p.is_file()) == [
+        "data/sizes.csv",
+        "sizes.ipynb",
+    ]
+
+
 def test_every_chapter_notebook_is_there_byte_for_byte(files):
     chapters = sorted(CHAPTERS.glob("*.ipynb"))
     assert len(chapters) == 13
