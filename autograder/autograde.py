@@ -424,7 +424,7 @@ def grade_class(
             f" (--force grades them again): {', '.join(unchanged)}"
         )
     said = set()
-    started, done = time.monotonic(), 0
+    started, done = 0.0, 0
 
     def record(name: str, result: dict) -> None:
         sole_writer()
@@ -480,6 +480,8 @@ def grade_class(
             sys.stdout.flush()
         register(folder, assignment)
         if to_grade:
+            # The rate counts from here: the workers' start would weigh on every estimate.
+            started = time.monotonic()
             grade_on_workers(client, folder, assignment, to_grade, kernels, record)
 
 
