@@ -17,6 +17,9 @@ What would stop a hand-in from being graded is said, by learner and file name:
 
 - a folder with no notebook at all (an empty folder, a PDF instead of the notebook);
 - a file that is not a notebook, or a ``.ipynb`` file that nbformat cannot read;
+- a notebook whose nbgrader metadata nbgrader cannot read (:func:`metadata_problem`): it
+  would stop at that cell with a traceback, before the course's own step that puts the
+  instructor's metadata back (:mod:`autograder.locked_cells`) could;
 - a notebook whose name is not one of the assignment's (``blocks (1).ipynb``, as a browser
   names a second download). When it is the only notebook handed in for the only notebook the
   learner is missing, and holds most of that notebook's cells (nbgrader's cell ids), it is
@@ -76,10 +79,27 @@ def notebook_problem(path: Path) -> str | None:
     if path.suffix != ".ipynb":
         return "is not a notebook"
     try:
-        nbformat.read(path, as_version=4)
+        notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # nbformat raises JSON, validation and encoding errors alike
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return f"is not a readable notebook ({reason[:120]})"
+    problem = metadata_problem(notebook)
+    return f"cannot be graded: {problem}" if problem else None
+
+
+def metadata_problem(notebook) -> str | None:
+    """Where ``notebook``'s nbgrader metadata has a shape nbgrader cannot grade, or None."""
+    for number, cell in enumerate(notebook.cells, start=1):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        if not isinstance(meta, dict):
+            return f"cell {number}'s nbgrader metadata is not a mapping"
+        grade_id = meta.get("grade_id")
+        if grade_id is not None and not isinstance(grade_id, str):
+            return f"cell {number}'s grade_id is not text"
+        if grade_id is None and any(meta.get(key) for key in ("grade", "solution", "locked")):
+            return f"cell {number} is marked for grading but has no grade_id"
     return None
 
 

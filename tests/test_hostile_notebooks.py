@@ -4,7 +4,8 @@ A learner controls the whole ``.ipynb`` file they hand in, not only the code in 
 the nbgrader metadata of every cell, the cell types and order, the notebook's metadata. Each
 tampering below is applied to the notebook of a wrong solution, its *honest-wrong twin*
 (which loses three test cells), and handed in by a learner of its own, beside the twin itself
-and a correct control. The class goes through ``collect``, ``autograde``, ``feedback`` and
+and a correct control; one more learner hands in a link to the instructor's solution
+notebook. The class goes through ``collect``, ``autograde``, ``feedback`` and
 ``grades`` in a copy of the course; the tests check that no tampering earns a point the twin
 does not, that the gradebook's cells and points stay the instructor's, that the control keeps
 its marks, that the batch completes, that nothing hidden reaches a feedback page, and that a
@@ -280,14 +281,16 @@ def duplicate_keys(nb):
 
 # How each tampering must end. TWIN: graded exactly as the twin (its code is the twin's);
 # NO_MORE: graded, no cell above the twin's (moved cells can lose more); UNREADABLE: collect
-# names the file as not a readable notebook and autograde reports it not processed;
-# NOT_GRADED: autograde reports it not processed, naming the error that stopped nbgrader.
-TWIN_SCORE, NO_MORE, UNREADABLE, NOT_GRADED = "twin", "no more", "unreadable", "not graded"
-# Why nbgrader stops at each NOT_GRADED hand-in, before the course's own steps see it (its
-# DeduplicateIds step reads every grade cell's grade_id, and the metadata as a mapping).
+# names the file and why it cannot be graded (CAUSES), and autograde reports it not processed.
+TWIN_SCORE, NO_MORE, UNREADABLE = "twin", "no more", "unreadable"
 CAUSES = {
-    "grade_id_removed": "KeyError: 'grade_id'",
-    "nbgrader_metadata_not_a_dict": "AttributeError",
+    "nbformat_old": "is not a readable notebook (",
+    "deeply_nested": "is not a readable notebook (",
+    "not_utf8": "is not a readable notebook (",
+    # nbgrader stopped at these with a traceback before collect named them (its
+    # DeduplicateIds step reads the grade_id of every cell marked for grading).
+    "grade_id_removed": "cannot be graded: cell 10 is marked for grading but has no grade_id",
+    "nbgrader_metadata_not_a_dict": "cannot be graded: cell 10's nbgrader metadata is not a",
 }
 # Before the fix in autograder/locked_cells.py each of these stopped nbgrader, so the hand-in
 # was "not processed" with nbgrader's "Please see the above traceback": a grade_id, a grade,
@@ -315,8 +318,8 @@ TAMPERINGS = {
     failing_id_on_a_markdown_cell: TWIN_SCORE,
     made_up_grade_cell: TWIN_SCORE,
     grade_id_renamed: TWIN_SCORE,
-    grade_id_removed: NOT_GRADED,
-    nbgrader_metadata_not_a_dict: NOT_GRADED,
+    grade_id_removed: UNREADABLE,
+    nbgrader_metadata_not_a_dict: UNREADABLE,
     grade_on_a_solution_cell: TWIN_SCORE,
     schema_version_changed: TWIN_SCORE,
     schema_version_old: TWIN_SCORE,
@@ -404,20 +407,17 @@ def test_the_batch_completed_and_names_what_it_could_not_grade(batch):
     log = batch.autograde.stdout + batch.autograde.stderr
     assert "Traceback" not in batch.collect.stdout + batch.collect.stderr
     unreadable = {name for name, outcome in OUTCOMES.items() if outcome == UNREADABLE}
+    assert set(CAUSES) == unreadable
     for name in unreadable:
-        assert f"WARNING {name}: {NOTEBOOK}.ipynb is not a readable notebook (" in (
-            batch.collect.stdout
-        )
+        assert f"WARNING {name}: {NOTEBOOK}.ipynb {CAUSES[name]}" in batch.collect.stdout
+        said = rf"\n  {name} +not processed +{re.escape(f'{NOTEBOOK}.ipynb {CAUSES[name]}')}"
+        assert re.search(said, log), log[-3000:]
     said = f"WARNING {LINKED}: {NOTEBOOK}.ipynb is a link or a special file: not collected"
     assert said in batch.collect.stdout
-    not_graded = {name for name, outcome in OUTCOMES.items() if outcome == NOT_GRADED}
     summary = re.search(r"  not processed \(nothing could be graded[^)]*\): ([^\n]*)", log)
     assert summary, log[-3000:]
-    assert set(summary.group(1).split(", ")) == unreadable | not_graded | {LINKED}
-    for name in not_graded:
-        said = f"{name}: NOT PROCESSED: nbgrader could not grade it: {CAUSES[name]}"
-        assert said in log, log[-3000:]
-    assert set(batch.scores) == {CONTROL, TWIN, *OUTCOMES} - unreadable - not_graded
+    assert set(summary.group(1).split(", ")) == unreadable | {LINKED}
+    assert set(batch.scores) == {CONTROL, TWIN, *OUTCOMES} - unreadable
 
 
 def test_control_keeps_full_marks(batch):
@@ -428,7 +428,7 @@ def test_control_keeps_full_marks(batch):
 def test_no_tampering_earns_more_than_its_honest_twin(batch, name):
     twin = batch.scores[TWIN]
     assert twin == {c: 0.0 if c in A2.submissions[TWIN].loses else p for c, p in A2.cells.items()}
-    if OUTCOMES[name] in (UNREADABLE, NOT_GRADED):
+    if OUTCOMES[name] == UNREADABLE:
         assert name not in batch.scores
     elif OUTCOMES[name] == TWIN_SCORE:
         assert batch.scores[name] == twin
