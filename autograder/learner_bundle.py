@@ -52,8 +52,9 @@ NAME = "resnet-course-learner"
 PROJECT = "resnet-ref"  # the bundle's pip project: resnet_ref alone
 # What resnet_ref needs at run time (the course's pyproject.toml says the same).
 RUNTIME = ("torch", "torchvision", "tqdm", "matplotlib", "numpy", "scikit-learn")
-# What a learner installs: the runtime, plus JupyterLab and the widgets the notebooks show.
-LEARNER_PACKAGES = (*RUNTIME, "jupyterlab", "ipywidgets")
+# What a learner installs: the runtime, plus JupyterLab, the widgets the notebooks show and
+# MyST-NB, whose glue the chapters' notebooks call to show their figures in the book.
+LEARNER_PACKAGES = (*RUNTIME, "jupyterlab", "ipywidgets", "myst-nb")
 # Instructor-only packages that must never reach a learner's environment.
 FORBIDDEN = ("nbgrader",)
 # The bundle's top-level entries; nothing else is written.

@@ -245,8 +245,9 @@ def test_requirements_are_exact_pins_without_nbgrader(files):
         assert match, f"not an exact pin: {line!r}"
         names.append(match.group(1).lower().replace("_", "-"))
     assert len(names) == len(set(names))
-    for needed in ("torch", "torchvision", "jupyterlab", "ipywidgets", "numpy", "scikit-learn"):
-        assert needed in names
+    needed = ("torch", "torchvision", "jupyterlab", "ipywidgets", "myst-nb", "numpy")
+    for package in (*needed, "scikit-learn"):
+        assert package in names, package
     for forbidden in ("nbgrader", "resnet-course", "jupyter-book", "pytest", "ruff"):
         assert forbidden not in names
 
