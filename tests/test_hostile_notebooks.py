@@ -112,6 +112,17 @@ def failing_id_on_a_markdown_cell(nb):
     return nb
 
 
+def solution_cell_copied(nb):
+    # Not even hostile: a learner who copies their answer cell and pastes it below, to try a
+    # variant, hands in two cells with the answer's metadata, as JupyterLab copies it.
+    cell = cell_of(nb, "bottleneck_block")
+    copied = copy.deepcopy(cell)
+    copied["id"] = "pasted"
+    copied["source"] = cell["source"] + "\n# the same again, to try a variant later\n"
+    nb["cells"].insert(nb["cells"].index(cell) + 1, copied)
+    return nb
+
+
 def made_up_grade_cell(nb):
     extra = copy.deepcopy(cell_of(nb, PASSING))
     extra["id"] = "bonus"
@@ -297,6 +308,7 @@ CAUSES = {
 # solution or locked flag, or a schema version the learner changed, or the empty metadata
 # DeduplicateIds leaves on a copied test cell. The others were already graded as they should.
 WERE_HOLES = {
+    "solution_cell_copied",
     "grade_false",
     "grade_and_lock_false",
     "solution_true",
@@ -316,6 +328,7 @@ TAMPERINGS = {
     solution_true: TWIN_SCORE,
     failing_id_on_a_later_passing_copy: TWIN_SCORE,
     failing_id_on_a_markdown_cell: TWIN_SCORE,
+    solution_cell_copied: TWIN_SCORE,
     made_up_grade_cell: TWIN_SCORE,
     grade_id_renamed: TWIN_SCORE,
     grade_id_removed: UNREADABLE,
@@ -438,11 +451,13 @@ def test_no_tampering_earns_more_than_its_honest_twin(batch, name):
 
 def test_the_learners_metadata_edits_are_named(batch):
     log = batch.autograde.stdout
-    # A schema version is no edit of how a cell is graded: it is put back without a word.
-    for name in WERE_HOLES - {"schema_version_changed", "schema_version_old"}:
+    # A schema version is no edit of how a cell is graded: it is put back without a word;
+    # a copied answer cell is no edit at all.
+    unsaid = {"schema_version_changed", "schema_version_old", "solution_cell_copied"}
+    for name in WERE_HOLES - unsaid:
         assert re.search(rf"WARNING {name}: edited locked cell \w+", log), name
-    assert f"WARNING {CONTROL}:" not in log
-    assert f"WARNING {TWIN}:" not in log
+    for name in [CONTROL, TWIN, *unsaid]:
+        assert f"WARNING {name}:" not in log, name
 
 
 def test_the_gradebook_keeps_the_instructors_cells_and_points(batch):
