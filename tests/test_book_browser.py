@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from browser import chromium, keep_offline
+from browser import chromium, keep_offline, too_wide_for_a_phone
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -98,25 +98,6 @@ LANDMARKS = """
   .filter(({ box }) => box[2] > box[0] && box[3] > box[1])
 """
 PAGE_SIZE = "() => [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
-# A phone's width in CSS pixels, at which every page is looked at again.
-PHONE_WIDTH = 390
-# Inline math that the theme cut off (it clips span.math): more than a glyph's overhang hidden.
-CLIPPED = 8
-# What does not fit a phone's width: the page scrolls sideways, or a formula is cut off.
-TOO_WIDE = """
-(clipped) => ({
-  pageWidth: document.documentElement.scrollWidth,
-  // The typeset formula (mjx-math) against its box; scrollWidth would count MathJax's hidden
-  // copy for screen readers too.
-  clippedMath: [...document.querySelectorAll("span.math")]
-    .filter((math) => {
-      const typeset = math.querySelector("mjx-math");
-      return typeset && getComputedStyle(math).overflowX === "hidden"
-        && typeset.getBoundingClientRect().width - math.getBoundingClientRect().width > clipped;
-    })
-    .map((math) => math.textContent.slice(0, 40)),
-})
-"""
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -206,18 +187,6 @@ def check(found):
         wrong.append(f"{found['emptyWidgets']} widgets rendered empty")
     if found["squeezedBars"]:
         wrong.append(f"{found['squeezedBars']} progress bars squeezed under 100 px")
-    return wrong
-
-
-def too_wide_for_a_phone(page):
-    """What of a settled page does not fit a phone's width (the page is resized to one)."""
-    page.set_viewport_size({"width": PHONE_WIDTH, "height": 800})
-    width = page.evaluate(TOO_WIDE, CLIPPED)
-    wrong = []
-    if width["pageWidth"] > PHONE_WIDTH:
-        wrong.append(f"{width['pageWidth']} px wide at {PHONE_WIDTH} px: it scrolls sideways")
-    if width["clippedMath"]:
-        wrong.append(f"math cut off at {PHONE_WIDTH} px: {width['clippedMath']}")
     return wrong
 
 
