@@ -294,6 +294,9 @@ def times_section(out: Path, outcomes: list[Outcome]) -> str:
     return figure_html(path, alt, caption)
 
 
+# A chart shrunk to a phone's width has text too small to read (a third of its size at 320 px):
+# it keeps at least 45rem, about three quarters of the width it was drawn at, and scrolls
+# sideways inside its figure; the page itself never scrolls sideways.
 STYLE = """
 body { font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
        line-height: 1.4; color: #222; }
@@ -301,8 +304,9 @@ table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left;
          vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f2f2f2; }
-figure { margin: 0.5rem 0 1.5rem; }
+figure { margin: 0.5rem 0 1.5rem; overflow-x: auto; }
 img { max-width: 100%; height: auto; }
+figure img { min-width: 45rem; }
 figcaption { font-size: 0.9rem; color: #555; }
 """
 

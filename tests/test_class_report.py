@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from browser import chromium, keep_offline
+from browser import (
+    PHONE_WIDTH,
+    SMALLEST_PHONE,
+    chromium,
+    faint_text,
+    keep_offline,
+    phone,
+    too_wide_for_a_phone,
+)
 from grading_support import Assignment, course_copy, fill_release
 
 from autograder.course_folder import CourseFolder
@@ -46,6 +54,23 @@ def count_paths(n):
 def paths_of_length(n, k):
     raise ValueError({HOSTILE!r})
 """
+
+# A chart's text shrunk below this share of its drawn size (about 10 px of matplotlib's 14) is
+# too small to read on a phone.
+CHART_SCALE = 0.7
+# Each chart at its shown size against the size it was drawn at, and the boxes of the page's
+# parts that must stay within the screen's width: a figure (its chart may scroll inside it) and
+# a table.
+PHONE_LAYOUT = """() => ({
+  charts: [...document.images].map((img) => ({
+    src: img.getAttribute("src"),
+    scale: img.getBoundingClientRect().width / img.naturalWidth,
+  })),
+  right: [...document.querySelectorAll("figure, figcaption, table, h1, h2, p")].map((box) => ({
+    what: `${box.tagName} ${box.innerText.slice(0, 40)}`,
+    right: box.getBoundingClientRect().right,
+  })),
+})"""
 
 pytestmark = pytest.mark.slow
 
@@ -140,13 +165,19 @@ class Opened:
 
 
 @pytest.fixture(scope="module")
-def opened(report, browser):
-    """The report opened from 127.0.0.1, every request elsewhere refused and counted."""
+def site(report):
+    """The report's folder served from 127.0.0.1; its base URL."""
     handler = functools.partial(QuietHandler, directory=str(report.parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    site = f"http://127.0.0.1:{server.server_address[1]}/"
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def open_report(browser, site, report, **context_options):
+    """The report in a new browser context, every request elsewhere refused and counted."""
+    context = browser.new_context(**context_options)
     problems = keep_offline(context, site)
     page = context.new_page()
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}"))
@@ -154,10 +185,15 @@ def opened(report, browser):
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
     page.goto(site + report.name, wait_until="load")
     page.wait_for_load_state("networkidle")
-    yield Opened(page, problems)
+    return context, Opened(page, problems)
+
+
+@pytest.fixture(scope="module")
+def opened(report, browser, site):
+    """The report on a desktop's screen."""
+    context, opened = open_report(browser, site, report, viewport={"width": 1280, "height": 900})
+    yield opened
     context.close()
-    server.shutdown()
-    server.server_close()
 
 
 def test_the_report_reads_on_its_own(opened):
@@ -177,6 +213,33 @@ def test_the_report_reads_on_its_own(opened):
     for image in images:
         assert image["loaded"], image
         assert image["alt"] and image["caption"], image
+
+
+@pytest.mark.parametrize("width", [PHONE_WIDTH, SMALLEST_PHONE])
+def test_the_report_reads_on_a_phone(report, browser, site, width):
+    context, opened = open_report(browser, site, report, **phone(width))
+    try:
+        assert not opened.problems, opened.problems
+        assert not too_wide_for_a_phone(opened.page, width)
+        layout = opened.page.evaluate(PHONE_LAYOUT)
+        assert len(layout["charts"]) == 4, layout
+        for chart in layout["charts"]:
+            assert chart["scale"] >= CHART_SCALE, chart
+        for box in layout["right"]:
+            assert box["right"] <= width, box
+        for image in opened.images():
+            assert image["alt"], image
+    finally:
+        context.close()
+
+
+def test_the_report_reads_in_dark_mode(report, browser, site):
+    context, opened = open_report(browser, site, report, **phone(color_scheme="dark"))
+    try:
+        assert opened.page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+        assert not faint_text(opened.page)
+    finally:
+        context.close()
 
 
 def test_the_outcomes_are_counted(opened):
