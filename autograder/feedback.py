@@ -14,8 +14,9 @@ mark schemes. Its feedback would show both (hidden tests: upstream issue 917). T
 
 :class:`FeedbackCSS` gives the page nbconvert's CSS plus :data:`WRAP_OUTPUTS`, so that a long
 output line (a failed check's one-line message, with its likely mistake) wraps at the edge of
-its box instead of running out of sight, and :data:`COMMENT_LINES`, so that a grader's comment
-keeps its line breaks.
+its box instead of running out of sight, :data:`COMMENT_LINES`, so that a grader's comment
+keeps its line breaks, and :data:`HEADING_HOLDS_SCORE`, so that on a phone each cell's score
+stays in its heading.
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ WRAP_OUTPUTS = "div.output_subarea pre { white-space: pre-wrap; overflow-wrap: a
 # teaching assistant typed in Formgrader ran together into one. The page keeps the breaks: show
 # them.
 COMMENT_LINES = "div.nbgrader_cell .panel-footer p { white-space: pre-line; }"
+# nbgrader fixes a cell's heading at 37 px and floats its score to the right: on a phone the
+# score wrapped below the heading, white on the white answer, and the code beside it shrank to a
+# third of its box. The heading grows to hold its score.
+# (Three classes: nbgrader's own rule comes later in the page, and would win a tie.)
+HEADING_HOLDS_SCORE = "div.panel.nbgrader_cell .panel-heading { height: auto; display: flow-root; }"
+# Links that stood out too little from what is behind them: Bootstrap's blue on the grey of the
+# page's heading, and nbgrader's light grey "(Top)" on a cell's blue heading.
+READABLE_LINKS = (
+    "div.panel-default > .panel-heading a { color: #23527c; }"
+    " div.panel.nbgrader_cell .panel-heading a { color: #fff; }"
+)
 
 
 def regions(source: str, markers: tuple[str, str]) -> list[str]:
@@ -124,14 +136,19 @@ class HideInstructorText(Preprocessor):
 
 
 class FeedbackCSS(CSSHTMLHeaderPreprocessor):
-    """nbconvert's CSS for the page (it replaces what the page had), plus COMMENT_LINES and
-    WRAP_OUTPUTS."""
+    """nbconvert's CSS for the page (it replaces what the page had), plus COMMENT_LINES,
+    WRAP_OUTPUTS, HEADING_HOLDS_SCORE and READABLE_LINKS."""
 
     enabled = Bool(True, help="on wherever it is listed (nbconvert's default is off)")
 
     def preprocess(self, nb, resources):
-        """Set the page's CSS: nbconvert's, then the rules that keep a comment's line breaks
-        and wrap long output lines."""
+        """Set the page's CSS: nbconvert's, then the rules that keep a comment's line breaks,
+        wrap long output lines, keep each score in its heading and links readable."""
         nb, resources = super().preprocess(nb, resources)
-        resources["inlining"]["css"] += [COMMENT_LINES, WRAP_OUTPUTS]
+        resources["inlining"]["css"] += [
+            COMMENT_LINES,
+            WRAP_OUTPUTS,
+            HEADING_HOLDS_SCORE,
+            READABLE_LINKS,
+        ]
         return nb, resources

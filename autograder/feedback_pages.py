@@ -2,7 +2,8 @@
 
 ``course.py feedback ASSIGNMENT`` (:func:`write_feedback`) has nbgrader write the page of every
 graded notebook to ``feedback/<student>/<assignment>/<notebook>.html``, without hidden tests or
-mark schemes and with long lines wrapped (:mod:`autograder.feedback`). A learner whose hand-in
+mark schemes and with long lines wrapped (:mod:`autograder.feedback`), and gives each page the
+viewport tag with which a phone lays it out at its own width. A learner whose hand-in
 could not be graded (no notebook under the expected name, or a file that is not a notebook)
 gets ``NOT_GRADED.html`` there instead, which says what was received, what was expected and
 what to do: otherwise that learner would get nothing, and nothing would say why. A hand-in
@@ -34,6 +35,9 @@ from .outcomes import NOT_GRADED_YET, NOT_PROCESSED, class_outcomes
 from .roster import id_problem
 
 NOT_GRADED = "NOT_GRADED.html"
+# nbgrader's page has no viewport tag: a phone lays it out 980 px wide and shrinks all of it,
+# text included, to fit its screen.
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
 
 def write_feedback(folder: CourseFolder, assignment: str, student: str | None = None) -> None:
@@ -66,6 +70,9 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
         result = nbgrader_api(folder).generate_feedback(assignment, student_id=student)
         heading = f"generate_feedback {assignment} {student or ''}".rstrip()
         append_log(folder, heading, check(result, f"feedback for {assignment}"))
+        for name in graded:
+            for page in (folder.feedback / name / assignment).glob("*.html"):
+                fit_phones(page)
     not_graded, waiting = [], []
     for name in students:
         outcome = outcomes[name]
@@ -105,6 +112,14 @@ def write_feedback(folder: CourseFolder, assignment: str, student: str | None = 
             f" graded since it was collected or solutions/{assignment}/ changed; run python3"
             f" course.py autograde {assignment} first"
         )
+
+
+def fit_phones(page: Path) -> None:
+    """Give a page nbgrader wrote the viewport tag with which a phone lays it out at the
+    phone's own width."""
+    text = page.read_text(encoding="utf-8")
+    if VIEWPORT not in text:
+        page.write_text(text.replace("<head>", f"<head>\n{VIEWPORT}", 1), encoding="utf-8")
 
 
 def graded_notebooks(folder: CourseFolder, assignment: str, student: str) -> list[str]:
@@ -159,6 +174,7 @@ this failure, and they will tell you if you need to hand in again."""
 <html lang="en">
 <head>
 <meta charset="utf-8">
+{VIEWPORT}
 <title>{html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 45em; margin: 2em auto; padding: 0 1em;
