@@ -5,7 +5,8 @@ hand-in, a known mistake (``mutant_count_linear``), a cell that never ends, a ha
 check fails with a message that holds HTML, and a file that is not a notebook. The README's
 commands collect and autograde them; then :func:`autograder.report.write_report` writes the
 report, and headless Chromium (Debian's ``chromium`` through Playwright) opens it from disk,
-with every request that leaves the report's folder refused.
+with every request that leaves the report's folder refused: on a desktop's screen, on a 390 px
+and a 320 px phone, and in dark mode.
 """
 
 from __future__ import annotations
