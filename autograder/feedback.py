@@ -15,8 +15,8 @@ mark schemes. Its feedback would show both (hidden tests: upstream issue 917). T
 :class:`FeedbackCSS` gives the page nbconvert's CSS plus :data:`WRAP_OUTPUTS`, so that a long
 output line (a failed check's one-line message, with its likely mistake) wraps at the edge of
 its box instead of running out of sight, :data:`COMMENT_LINES`, so that a grader's comment
-keeps its line breaks, and :data:`HEADING_HOLDS_SCORE`, so that on a phone each cell's score
-stays in its heading.
+keeps its line breaks, and :data:`HEADING_HOLDS_SCORE` and :data:`FIT_THE_SCREEN`, so that on a
+phone each cell's score stays in its heading and the page does not scroll sideways.
 """
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ COMMENT_LINES = "div.nbgrader_cell .panel-footer p { white-space: pre-line; }"
 # third of its box. The heading grows to hold its score.
 # (Three classes: nbgrader's own rule comes later in the page, and would win a tie.)
 HEADING_HOLDS_SCORE = "div.panel.nbgrader_cell .panel-heading { height: auto; display: flow-root; }"
+# What made the whole page scroll sideways on a phone: a wide table in an output (a data frame)
+# scrolls inside its own box instead, and a long word in a written answer (a link) breaks.
+FIT_THE_SCREEN = (
+    "div.output_html { overflow-x: auto; } div.text_cell_render { overflow-wrap: anywhere; }"
+)
 # Links that stood out too little from what is behind them: Bootstrap's blue on the grey of the
 # page's heading, and nbgrader's light grey "(Top)" on a cell's blue heading.
 READABLE_LINKS = (
@@ -137,18 +142,20 @@ class HideInstructorText(Preprocessor):
 
 class FeedbackCSS(CSSHTMLHeaderPreprocessor):
     """nbconvert's CSS for the page (it replaces what the page had), plus COMMENT_LINES,
-    WRAP_OUTPUTS, HEADING_HOLDS_SCORE and READABLE_LINKS."""
+    WRAP_OUTPUTS, HEADING_HOLDS_SCORE, FIT_THE_SCREEN and READABLE_LINKS."""
 
     enabled = Bool(True, help="on wherever it is listed (nbconvert's default is off)")
 
     def preprocess(self, nb, resources):
         """Set the page's CSS: nbconvert's, then the rules that keep a comment's line breaks,
-        wrap long output lines, keep each score in its heading and links readable."""
+        wrap long output lines, keep each score in its heading and the page in a phone's
+        width, and make links readable."""
         nb, resources = super().preprocess(nb, resources)
         resources["inlining"]["css"] += [
             COMMENT_LINES,
             WRAP_OUTPUTS,
             HEADING_HOLDS_SCORE,
+            FIT_THE_SCREEN,
             READABLE_LINKS,
         ]
         return nb, resources

@@ -2,10 +2,11 @@
 
 A copy of the course with one quick assignment (a6_theory) and a 5 s cell time limit grades
 five hand-ins with the real ``course.py autograde`` (sandbox, referee): the instructor's
-solution (alice); one whose ``count_paths`` is wrong and whose ``paths_of_length`` loops
-forever (bob); a file that is not a notebook (carol); the notebook under another name (dave);
-the solution with a ``timestamp.txt`` that is not a time, which nbgrader fails on (erin); the
-solution, graded, then replaced by a PDF and autograded again (fay).
+solution (alice); one whose ``count_paths`` is wrong and shows a wide table, whose
+``paths_of_length`` loops forever, and whose first answer is a long link (bob); a file that
+is not a notebook (carol); the notebook under another name (dave); the solution with a
+``timestamp.txt`` that is not a time, which nbgrader fails on (erin); the solution, graded,
+then replaced by a PDF and autograded again (fay).
 Then the feedback is written, first for one learner at a time, then for the class, and read
 as a learner would: the page, in headless Chromium, and the zip for the learning platform.
 Every kind of page is also opened offline as a 390 px and a 320 px phone (no sideways
@@ -50,6 +51,15 @@ def paths_of_length(n, k):
     while True:
         pass
 '''
+# What bob's count_paths cell also shows, and what he wrote as his first answer: the two made the
+# page scroll sideways on a phone.
+WIDE_TABLE = """
+
+from IPython.display import HTML, display
+
+display(HTML("<table><tr>" + "<td>a_wide_column</td>" * 30 + "</tr></table>"))
+"""
+LONG_LINK = "See https://example.org/share?key=" + "Zm9yIGEgbG9uZyB0b2tlbg" * 12
 # The check's one-line message for bob's count_paths: what came out and the likely mistake.
 DOUBLING_MESSAGE = "count_paths(0): expected 1, got 0 — each block doubles the paths"
 
@@ -124,7 +134,9 @@ def course(tmp_path_factory) -> Path:
     nb = nbformat.read(copy / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "count_paths":
-            cell.source = WRONG_AND_ENDLESS
+            cell.source = WRONG_AND_ENDLESS + WIDE_TABLE
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_gradient_flow":
+            cell.source = LONG_LINK
     nbformat.write(nb, hand_in("bob", NOTEBOOK))
     hand_in("carol", NOTEBOOK).write_text("my answers: 2**n and comb(n, k)\n")
     shutil.copy(copy / "exercises" / ASSIGNMENT / NOTEBOOK, hand_in("dave", "my_theory.ipynb"))
@@ -204,6 +216,9 @@ def test_a_page_reads_on_a_phone_offline(course, class_feedback, student, name, 
         try:
             assert [url for url in refused if not url.startswith(MATHJAX_CDN)] == []
             assert not too_wide_for_a_phone(view, width)
+            if student == "bob":  # the wide table is there, in a box that scrolls
+                table = view.evaluate("document.querySelector('div.output_html').scrollWidth")
+                assert table > width
             scores = view.evaluate(SCORES)
             if name == "theory.html":
                 # the total, and a score for each of the 15 graded or task cells
