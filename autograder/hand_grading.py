@@ -78,8 +78,8 @@ def graded_answers(folder: CourseFolder, assignment: str, student: str) -> dict:
 def settle(folder: CourseFolder, assignment: str, student: str, before: dict) -> None:
     """Unmark what needs no hand grading after ``student``'s hand-in was autograded, and clear
     the hand grades of answers whose text or points changed (a score out of 2 is not one out
-    of 3), and the scores given by hand to test cells in place of the autograder's when a code
-    answer of their notebook changed.
+    of 3), and the scores given by hand to test cells in place of the autograder's when the
+    test's points or text, or a code answer of their notebook, changed.
 
     ``before`` is :func:`graded_answers` from before this autograde. An answer missing from it
     (no earlier graded notebook to compare with) keeps its hand grade and waits, to be looked at
@@ -94,16 +94,18 @@ def settle(folder: CourseFolder, assignment: str, student: str, before: dict) ->
             answers = {cell.name for cell in notebook.notebook.solution_cells}
             cells = notebook.notebook.source_cells
             code = {cell.name for cell in cells if cell.cell_type == "code"}
+            # An answer changes with its text or points; a test cell with its points, or with
+            # its text when the instructor changed the test (nbgrader puts back any learner's).
             changed = {
                 name
-                for name in answers
+                for name in answers | {grade.name for grade in notebook.grades}
                 if (notebook.name, name) in before
                 and before[notebook.name, name] != now.get((notebook.name, name))
             }
-            # A test cell's text never changes (nbgrader puts it back): what it scores is the
-            # code of the answers, so a score a person gave it in place of the autograder's
-            # holds only while none of the notebook's code answers changed.
-            if changed & code:
+            # What a test cell scores is the code of the answers, so a score a person gave it in
+            # place of the autograder's holds only while none of the notebook's code answers
+            # changed.
+            if changed & answers & code:
                 changed |= {grade.name for grade in notebook.grades} - answers
             for grade in notebook.grades:
                 key = (notebook.name, grade.name)

@@ -126,12 +126,15 @@ def score(course: Path, student: str) -> str:
     return next(value for column, value in row.items() if column.startswith(ASSIGNMENT))
 
 
-def give_hand_score(course: Path, student: str, points: float) -> None:
-    """Score ``student``'s written answer as Formgrader does (through nbgrader's gradebook)."""
+def give_hand_score(
+    course: Path, student: str, points: float, cell: str = "answer_question"
+) -> None:
+    """Score ``student``'s ``cell`` (their written answer unless told) as Formgrader does,
+    through nbgrader's gradebook; a test cell so scored takes the place of its autograde."""
     script = (
         "from autograder.course_folder import CourseFolder, nbgrader_api\n"
         "with nbgrader_api(CourseFolder('.')).gradebook as gradebook:\n"
-        f"    grade = gradebook.find_grade('answer_question', {NOTEBOOK!r}, {ASSIGNMENT!r},"
+        f"    grade = gradebook.find_grade({cell!r}, {NOTEBOOK!r}, {ASSIGNMENT!r},"
         f" {student!r})\n"
         f"    grade.manual_score, grade.needs_manual_grade = {points}, False\n"
         "    gradebook.db.commit()\n"
@@ -308,3 +311,27 @@ def test_an_edit_made_in_the_instructor_notebook_is_not_overwritten(course):
     assert RIGHT_TEST in notebook.read_text(encoding="utf-8")
     run(course, "autograde", ASSIGNMENT, "--workers", "2")
     assert score(course, "ana") == "5"  # graded with the fixed test
+
+
+def test_a_score_given_to_a_test_cell_is_cleared_when_its_points_change(course):
+    # A teaching assistant gave ana's test cell its 3 points by hand, over the wrong hidden test.
+    # Before: the test raised to 4 points, her 3 stood as final, out of 4, with nothing said.
+    give_hand_score(course, "ana", 3, cell="test_output_size")
+    assert score(course, "ana") == "5"
+    source = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.pct.py"
+    text = source.read_text()
+    for old, new in [
+        ('"points": 3', '"points": 4'),
+        ("| 1 | `output_size` (autograded) | 3 |", "| 1 | `output_size` (autograded) | 4 |"),
+        ("**5**", "**6**"),
+        ("output size (3 points)", "output size (4 points)"),
+        ("# [3 points]", "# [4 points]"),
+    ]:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    source.write_text(text)
+    run(course, "release", ASSIGNMENT)
+    printed = run(course, "autograde", ASSIGNMENT, "--workers", "2")
+    assert "WARNING ana: changed (text or points) since graded by hand" in printed, printed
+    assert "sizes/test_output_size (score 3)" in (course / ".nbgrader.log").read_text()
+    assert score(course, "ana") == "2"  # the (still wrong) test's 0 and her written answer's 2
