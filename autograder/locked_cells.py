@@ -79,7 +79,11 @@ class RestoreLockedCells(OverwriteCells):
             return cell, resources
         original = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
         self.untouched = cell.source == as_released(original.source) or _as_received(cell)
-        if any(learners.get(key) != released.get(key) for key in GRADING_KEYS):
+        # A flag left out reads as false: nbgrader's own editor writes "task": false where
+        # this course's sources leave it out.
+        if any(
+            (learners.get(key) or False) != (released.get(key) or False) for key in GRADING_KEYS
+        ):
             self.log.warning("%s %s (its nbgrader metadata was put back)", EDITED, grade_id)
             self.untouched = True  # said once is enough, if its source was edited too
         cell.metadata.nbgrader = NotebookNode({**released, "checksum": learners.get("checksum")})

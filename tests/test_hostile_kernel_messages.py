@@ -28,6 +28,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from grading_support import course_py as run_course_py
 from nbgrader.api import Gradebook
 
 from autograder.course_folder import CourseFolder
+from autograder.notebooks import notebook_json
 from autograder.outcomes import run_record
 
 pytestmark = pytest.mark.slow
@@ -64,7 +66,7 @@ PLAIN_CHECK = {
         }
     },
     "outputs": [],
-    "source": "# [1 points]\nassert BasicBlock is not None\n",
+    "source": "# [1 points]\nassert BasicBlock is not None",  # as a release writes it
 }
 
 # Every later cell starts with an execute_result of "fine".
@@ -224,6 +226,12 @@ def batch(tmp_path_factory) -> Batch:
     notebook = json.loads(solution.read_text(encoding="utf-8"))
     notebook["cells"].append(PLAIN_CHECK)
     solution.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    # autograde grades only with instructor notebooks that their sources generate: the cell goes
+    # into the source too, and the notebook is written from it, as release would write it.
+    source = solution.with_name(f"{NOTEBOOK}.pct.py")
+    jupytext = [str(Path(sys.executable).parent / "jupytext"), "--to", "py:percent"]
+    subprocess.run([*jupytext, "-o", str(source), str(solution)], check=True, capture_output=True)
+    solution.write_text(notebook_json(source), encoding="utf-8")
     inbox = base / "inbox"
     for student, notebook in hand_ins().items():
         (inbox / student).mkdir(parents=True)
