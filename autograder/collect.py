@@ -67,6 +67,9 @@ from .roster import id_problem, learner_id, read_table
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
 MACOS_ZIP_FOLDER = "__MACOSX"  # the metadata a Mac puts in a zip, not a learner
+# The course's notebooks are well under 5 MiB with every output shown. One of 300 MiB was graded,
+# at 2.8 GiB of memory in autograde: a few such hand-ins in flight at once would stop a machine.
+NOTEBOOK_LIMIT = 50 * 2**20
 
 
 def plain(path: Path) -> bool:
@@ -78,6 +81,11 @@ def notebook_problem(path: Path) -> str | None:
     """Why ``path`` cannot be graded as a notebook, or None when it can."""
     if path.suffix != ".ipynb":
         return "is not a notebook"
+    if path.stat().st_size > NOTEBOOK_LIMIT:
+        return (
+            f"is {path.stat().st_size / 2**20:.0f} MiB, over the {NOTEBOOK_LIMIT / 2**20:.0f} MiB"
+            " a notebook may be (clear its outputs, then hand it in again)"
+        )
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as error:  # nbformat raises JSON, validation and encoding errors alike

@@ -270,6 +270,12 @@ def huge_attachment(nb):
     return nb
 
 
+def oversized(nb):
+    picture = "A" * (60 * 1024 * 1024)  # a notebook of 60 MiB: over the limit, refused unread
+    nb["cells"][0]["attachments"] = {"big.png": {"image/png": picture}}
+    return nb
+
+
 def deeply_nested(nb):
     depth = 100_000
     text = json.dumps(nb)
@@ -297,6 +303,7 @@ TWIN_SCORE, NO_MORE, UNREADABLE = "twin", "no more", "unreadable"
 CAUSES = {
     "nbformat_old": "is not a readable notebook (",
     "deeply_nested": "is not a readable notebook (",
+    "oversized": "is 60 MiB, over the 50 MiB a notebook may be",
     "not_utf8": "is not a readable notebook (",
     # nbgrader stopped at these with a traceback before collect named them (its
     # DeduplicateIds step reads the grade_id of every cell marked for grading).
@@ -349,6 +356,7 @@ TAMPERINGS = {
     nbformat_old: UNREADABLE,
     duplicate_cell_ids: TWIN_SCORE,
     huge_attachment: TWIN_SCORE,
+    oversized: UNREADABLE,
     deeply_nested: UNREADABLE,
     not_utf8: UNREADABLE,
     duplicate_keys: TWIN_SCORE,
