@@ -67,8 +67,8 @@ from .roster import id_problem, learner_id, read_table
 
 TIMESTAMP = "timestamp.txt"  # nbgrader's name for the submission time
 MACOS_ZIP_FOLDER = "__MACOSX"  # the metadata a Mac puts in a zip, not a learner
-# The course's notebooks are well under 5 MiB with every output shown. One of 300 MiB was graded,
-# at 2.8 GiB of memory in autograde: a few such hand-ins in flight at once would stop a machine.
+# A notebook of 300 MiB (a picture pasted in, outputs of megabytes) was graded at 2.8 GiB of
+# memory in autograde: a few such hand-ins in flight at once would stop a machine.
 NOTEBOOK_LIMIT = 50 * 2**20
 
 
