@@ -175,9 +175,18 @@ def course(graded_class, tmp_path) -> Path:
     return Path(shutil.copytree(graded_class, tmp_path / "course", symlinks=True))
 
 
-def fix_the_hidden_test(course: Path) -> None:
+def edit_source(course: Path, replacements: list[tuple[str, str]]) -> None:
+    """Make each replacement, of text found once, in the assignment's ``.pct.py``."""
     source = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.pct.py"
-    source.write_text(source.read_text().replace(WRONG_TEST, RIGHT_TEST))
+    text = source.read_text()
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    source.write_text(text)
+
+
+def fix_the_hidden_test(course: Path) -> None:
+    edit_source(course, [(WRONG_TEST, RIGHT_TEST)])
 
 
 def test_a_hidden_test_fixed_in_its_source_is_not_graded_before_it_is_released(course):
@@ -230,17 +239,15 @@ def test_a_notebook_added_after_hand_ins_is_refused_with_what_to_do(course):
 
 def test_a_hand_score_waits_again_when_its_questions_points_change(course):
     # Before: ana's 2 given out of 2 stayed as 2 out of 3, final, and nothing waited.
-    source = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.pct.py"
-    text = source.read_text()
-    for old, new in [
-        ('"points": 2', '"points": 3'),
-        ("| 2 | a question | 2 |", "| 2 | a question | 3 |"),
-        ("**5**", "**6**"),
-        ("a question (2 points)", "a question (3 points)"),
-    ]:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    source.write_text(text)
+    edit_source(
+        course,
+        [
+            ('"points": 2', '"points": 3'),
+            ("| 2 | a question | 2 |", "| 2 | a question | 3 |"),
+            ("**5**", "**6**"),
+            ("a question (2 points)", "a question (3 points)"),
+        ],
+    )
     run(course, "release", ASSIGNMENT)
     printed = run(course, "autograde", ASSIGNMENT, "--workers", "2")
     assert "WARNING ana: changed (text or points) since graded by hand" in printed
@@ -318,18 +325,16 @@ def test_a_score_given_to_a_test_cell_is_cleared_when_its_points_change(course):
     # Before: the test raised to 4 points, her 3 stood as final, out of 4, with nothing said.
     give_hand_score(course, "ana", 3, cell="test_output_size")
     assert score(course, "ana") == "5"
-    source = course / "solutions" / ASSIGNMENT / f"{NOTEBOOK}.pct.py"
-    text = source.read_text()
-    for old, new in [
-        ('"points": 3', '"points": 4'),
-        ("| 1 | `output_size` (autograded) | 3 |", "| 1 | `output_size` (autograded) | 4 |"),
-        ("**5**", "**6**"),
-        ("output size (3 points)", "output size (4 points)"),
-        ("# [3 points]", "# [4 points]"),
-    ]:
-        assert text.count(old) == 1, old
-        text = text.replace(old, new)
-    source.write_text(text)
+    edit_source(
+        course,
+        [
+            ('"points": 3', '"points": 4'),
+            ("| 1 | `output_size` (autograded) | 3 |", "| 1 | `output_size` (autograded) | 4 |"),
+            ("**5**", "**6**"),
+            ("output size (3 points)", "output size (4 points)"),
+            ("# [3 points]", "# [4 points]"),
+        ],
+    )
     run(course, "release", ASSIGNMENT)
     printed = run(course, "autograde", ASSIGNMENT, "--workers", "2")
     assert "WARNING ana: changed (text or points) since graded by hand" in printed, printed
