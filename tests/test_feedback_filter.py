@@ -501,5 +501,7 @@ def test_feedback_css_is_nbconverts_and_the_rule_that_wraps_outputs(tmp_path):
     out, resources = FeedbackCSS().preprocess(nb, {"config_dir": str(tmp_path)})
     assert out is nb
     css = resources["inlining"]["css"]
-    assert css[-1] == WRAP_OUTPUTS
-    assert any(".highlight" in part for part in css[:-1])  # nbconvert's code highlighting
+    # The course's rules come after nbconvert's, so that they win where both set something.
+    ours = css.index(WRAP_OUTPUTS)
+    assert any(".highlight" in part for part in css[:ours])  # nbconvert's code highlighting
+    assert not any(".highlight" in part for part in css[ours:])
